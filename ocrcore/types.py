@@ -1,0 +1,44 @@
+"""Small typed values that flow between the pipeline stages and out of the engine."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+Quad = np.ndarray  # float32 [4, 2]: corners clockwise from top-left, in image pixels
+
+
+@dataclass(frozen=True)
+class OcrOptions:
+    """Per-call knobs. None means "the engine's configured default"."""
+
+    model: str | None = None
+    use_angle_cls: bool = True
+    det_limit_side: int | None = None
+
+
+@dataclass(frozen=True)
+class TextLine:
+    text: str
+    confidence: float
+    bounding_box: list[list[int]]  # four [x, y] corners, clockwise from top-left
+
+    def to_dict(self) -> dict:
+        return {"text": self.text, "confidence": self.confidence, "bounding_box": self.bounding_box}
+
+
+@dataclass
+class OcrResult:
+    lines: list[TextLine]
+    processing_time: float
+    width: int
+    height: int
+    model: str
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage: decode, det, cls, rec
+
+    def to_dict(self) -> dict:
+        """The public response shape: {"processing_time", "results": [...]}."""
+        return {
+            "processing_time": round(self.processing_time, 3),
+            "results": [line.to_dict() for line in self.lines],
+        }
