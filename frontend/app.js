@@ -142,18 +142,32 @@
     return { status: response.status, code, message, retryAfter: retryAfterSeconds(response.headers.get('Retry-After')) };
   }
 
+  function megabytes(bytes) {
+    const mb = bytes / (1024 * 1024);
+    return `${Number.isInteger(mb) ? mb : mb.toFixed(1)} MB`;
+  }
+
+  // The server's messages are sentences already; add the plain-language frame around the ones that need it.
   function errorSentence({ status, code, message, retryAfter }) {
     const msg = sentence(message);
     switch (status) {
       case 413: {
-        const limit = /(\d+(?:\.\d+)?\s*[KMG]i?B)/i.exec(message || '');
-        if (limit) return `That file is too large (limit ${limit[1].replace(/\s+/, ' ')}).`;
-        return msg ? `That file is too large. ${msg}` : 'That file is too large.';
+        if (code === 'too_many_pixels') {
+          const px = /limit is (\d+) pixels/i.exec(message || '');
+          return px
+            ? `That image has too many pixels (limit ${(Number(px[1]) / 1e6).toFixed(1).replace(/\.0$/, '')} megapixels).`
+            : 'That image has too many pixels; scale it down and try again.';
+        }
+        const bytes = /limit (?:is|of) (\d+) bytes/i.exec(message || '');
+        if (bytes) return `That file is too large (limit ${megabytes(Number(bytes[1]))}).`;
+        const size = /(\d+(?:\.\d+)?\s*[KMG]i?B)/i.exec(message || '');
+        if (size) return `That file is too large (limit ${size[1].replace(/\s+/, ' ')}).`;
+        return 'That file is too large.';
       }
       case 415:
-        return msg ? `That file type is not supported. ${msg}` : 'That file type is not supported; upload a PNG, JPEG, WebP, BMP or TIFF image.';
+        return msg || 'That file type is not supported; upload a PNG, JPEG, WebP, BMP or TIFF image.';
       case 422:
-        return msg ? `The file could not be processed. ${msg}` : 'The file could not be read as an image.';
+        return msg || 'The file could not be read as an image.';
       case 503:
         return retryAfter
           ? `The service is busy; try again in ${retryAfter} second${retryAfter === 1 ? '' : 's'}.`
@@ -161,11 +175,11 @@
       case 504:
         return msg ? `The server took too long to answer. ${msg}` : 'The server took too long to answer; try again, or try a smaller image.';
       case 404:
-        return msg ? `Not found. ${msg}` : 'That job no longer exists; it may have expired.';
+        return code === 'not_found' && /job/i.test(message || '') ? msg : 'That job no longer exists; it may have expired.';
       case 409:
         return msg || 'That job has already finished.';
       case 400:
-        return msg ? `The request was not accepted. ${msg}` : 'The request was not accepted.';
+        return msg || 'The request was not accepted.';
       default:
         if (msg) return msg;
         if (status >= 500) return `Something went wrong on the server (HTTP ${status}); try again in a moment.`;
