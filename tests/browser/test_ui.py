@@ -130,8 +130,8 @@ def test_bad_files_show_plain_sentences(ui, tmp_path):
     cases = {
         # Not an image at all, whatever its name claims.
         "notes.png": (b"these are just words, not pixels\n", r"not a supported image type"),
-        # A PNG whose header claims 40000x40000 pixels.
-        "huge.png": (tiny_png_claiming(40_000, 40_000), r"^That image has too many pixels \(limit [\d.]+ megapixels\)\.$"),
+        # A small PNG whose header claims 9000x9000 pixels, over the gateway's pixel limit.
+        "huge.png": (tiny_png_claiming(9_000, 9_000), r"^That image has too many pixels \(limit [\d.]+ megapixels\)\.$"),
     }
     for name, (data, pattern) in cases.items():
         path = tmp_path / name
