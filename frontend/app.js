@@ -767,6 +767,8 @@
   }
 
   function sizeStage(entry) {
+    // An image may finish loading after a newer result replaced the one it belongs to.
+    if (!state.result || !state.result.stages || !state.result.stages.includes(entry)) return;
     if (!entry.width || !entry.height) return;
     entry.svg.setAttribute('viewBox', `0 0 ${entry.width} ${entry.height}`);
     const scale = state.zoom === 'fit' ? fitScale(entry) : state.zoom;
@@ -1055,6 +1057,10 @@
 
   // ---------- start ----------
 
+  if (/Mac|iPhone|iPad/.test(navigator.platform || navigator.userAgent)) {
+    const key = document.querySelector('#drop-hint kbd');
+    if (key) key.textContent = '⌘';
+  }
   updateSubmit();
   loadModels();
 })();
