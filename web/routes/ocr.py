@@ -1,0 +1,69 @@
+"""POST /ocr: the synchronous call, a job the request waits for."""
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, jsonify, request
+from spectree import Response
+
+from worker.jobs import CANCELED, SUCCEEDED, Job
+
+from ..errors import ApiError
+from ..openapi import spec
+from ..schemas import ErrorResponse, OcrFormRequest, OcrJsonRequest, OcrResponse, TimeoutResponse
+from ..validation import read_upload
+from .common import job_queue, job_url, settings
+
+bp = Blueprint("ocr", __name__)
+log = logging.getLogger(__name__)
+
+# A failed job's error code -> the status a synchronous caller gets.
+FAILURE_STATUS = {
+    "undecodable_image": 422,
+    "too_many_pixels": 413,
+    "unknown_model": 400,
+    "time_limit": 504,
+}
+
+
+@bp.post("/ocr")
+@spec.validate(
+    json=OcrJsonRequest,
+    form=OcrFormRequest,
+    resp=Response(
+        HTTP_200=OcrResponse, HTTP_400=ErrorResponse, HTTP_409=ErrorResponse, HTTP_413=ErrorResponse,
+        HTTP_415=ErrorResponse, HTTP_422=ErrorResponse, HTTP_503=ErrorResponse,
+        HTTP_504=TimeoutResponse,
+    ),
+    tags=["ocr"],
+    skip_validation=True,
+)
+def ocr():
+    """Recognize the text in one image and wait for the result.
+
+    Send JSON {"image": "<base64>"} or a multipart form with a `file`. If no result comes
+    within the server's sync timeout the answer is 504 with the job's id and URL: the job
+    keeps running and its result can be fetched there.
+    """
+    upload = read_upload(request, settings())
+    queue = job_queue()
+    job = queue.submit(upload)
+    timeout = settings().sync_timeout
+    finished = queue.wait(job.id, timeout)
+    if finished is None:
+        raise ApiError(504, "timeout", f"No result within {timeout:g} s; the job continues, poll its URL.",
+                       id=job.id, url=job_url(job.id))
+    return sync_answer(finished)
+
+
+def sync_answer(job: Job):
+    if job.status == SUCCEEDED:
+        return jsonify(job.result)
+    if job.status == CANCELED:
+        raise ApiError(409, "canceled", "The job was canceled before it finished.")
+    error = job.error or {"code": "internal_error", "message": "The job failed."}
+    status = FAILURE_STATUS.get(error["code"], 500)
+    extra = {"id": job.id, "url": job_url(job.id)} if status == 504 else {}
+    if status == 500:
+        log.error("job %s failed: %s", job.id, error)
+    raise ApiError(status, error["code"], error["message"], **extra)

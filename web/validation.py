@@ -1,0 +1,186 @@
+"""Everything about an upload is checked here, before a job exists.
+
+Order matters: cheap checks first (body size, JSON, base64), then the file type from
+its magic bytes (never its name or Content-Type), then the pixel count from the
+image header alone, so a decompression bomb is refused without being decoded.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import json
+import warnings
+from dataclasses import dataclass
+
+from flask import Request
+from PIL import Image
+from pydantic import ValidationError
+
+from ocrcore.registry import MODEL_SETS
+from worker.settings import Settings
+
+from .errors import ApiError
+from .schemas import OcrFormRequest, OcrJsonRequest, OcrParams
+
+# We compare the header's pixel count with our own cap; PIL's warning adds nothing.
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+
+# Detected type -> the PIL decoders allowed to read it (MPO is a multi-picture JPEG).
+IMAGE_TYPES = {
+    "jpeg": ("JPEG", "MPO"),
+    "png": ("PNG",),
+    "webp": ("WEBP",),
+    "bmp": ("BMP",),
+    "tiff": ("TIFF",),
+    "gif": ("GIF",),
+}
+ALLOWED_NAMES = "JPEG, PNG, WebP, BMP, TIFF or GIF"
+_WHITESPACE = str.maketrans("", "", " \t\r\n")
+_URLSAFE = str.maketrans("-_", "+/")
+
+
+@dataclass(frozen=True)
+class Upload:
+    data: bytes
+    kind: str  # a key of IMAGE_TYPES
+    width: int
+    height: int
+    params: OcrParams
+
+
+def sniff_type(data: bytes) -> str | None:
+    """The file type from its first bytes; None if it is nothing we know."""
+    head = data[:16]
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "gif"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    if head[:2] == b"BM" and len(data) >= 26:
+        return "bmp"
+    if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+        return "tiff"
+    if b"%PDF-" in data[:1024]:  # the spec lets junk precede the header
+        return "pdf"
+    return None
+
+
+def read_upload(request: Request, settings: Settings) -> Upload:
+    """Parse either encoding and check everything; raises ApiError with the right status."""
+    mimetype = request.mimetype
+    if mimetype == "multipart/form-data":
+        data, params = _read_multipart(request)
+    elif mimetype in ("application/json", "", "text/plain", "application/x-www-form-urlencoded") \
+            or mimetype.endswith("+json"):
+        data, params = _read_json(request, settings)
+    else:
+        raise ApiError(415, "unsupported_media_type",
+                       "Send application/json with a base64 'image', or multipart/form-data with a 'file'.")
+
+    if not data:
+        raise ApiError(400, "empty_image", "The image is empty.")
+    if len(data) > settings.max_upload_bytes:
+        raise ApiError(413, "payload_too_large",
+                       f"The file is {len(data)} bytes; the limit is {settings.max_upload_bytes} bytes.")
+    if params.model is not None and params.model not in MODEL_SETS:
+        raise ApiError(400, "unknown_model",
+                       f"Unknown model set '{params.model}'; choose one of: {', '.join(MODEL_SETS)}.")
+
+    kind = sniff_type(data)
+    if kind == "pdf":
+        raise ApiError(415, "unsupported_media_type", "PDF input is not supported yet")
+    if kind is None:
+        raise ApiError(415, "unsupported_media_type",
+                       f"The file is not a supported image type ({ALLOWED_NAMES}).")
+    width, height = _image_size(data, kind)
+    if width * height > settings.max_image_pixels:
+        raise ApiError(413, "too_many_pixels",
+                       f"The image is {width}x{height} = {width * height} pixels; "
+                       f"the limit is {settings.max_image_pixels} pixels.")
+    return Upload(data=data, kind=kind, width=width, height=height, params=params)
+
+
+def _read_json(request: Request, settings: Settings) -> tuple[bytes, OcrParams]:
+    raw = request.get_data(cache=False)  # Flask enforces MAX_CONTENT_LENGTH while reading
+    if not raw.strip():
+        raise ApiError(400, "empty_body",
+                       "The request body is empty; send JSON {\"image\": \"<base64>\"} or a multipart 'file'.")
+    if not raw.lstrip().startswith(b"{") and request.mimetype not in ("application/json",) \
+            and not request.mimetype.endswith("+json"):
+        raise ApiError(415, "unsupported_media_type",
+                       "Send application/json with a base64 'image', or multipart/form-data with a 'file'.")
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "invalid_json", "The request body is not valid JSON.") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid_json", "The request body must be a JSON object.")
+    try:
+        parsed = OcrJsonRequest.model_validate(body)
+    except ValidationError as exc:
+        raise field_error(exc) from None
+    data = decode_base64(parsed.image, settings.max_upload_bytes)
+    return data, OcrParams.model_validate(parsed.model_dump(exclude={"image"}))
+
+
+def _read_multipart(request: Request) -> tuple[bytes, OcrParams]:
+    files = request.files  # parsing enforces MAX_CONTENT_LENGTH and the form limits
+    upload = files.get("file")
+    if upload is None:
+        raise ApiError(400, "missing_field", "Send the image in a multipart field named 'file'.")
+    extra_files = [name for name in files if name != "file"]
+    if extra_files:
+        raise ApiError(400, "unknown_field", f"Unexpected file field '{extra_files[0]}'; send one 'file'.")
+    # An empty form field (an unset <select>, say) means "the default".
+    fields = {name: request.form.get(name) for name in request.form if request.form.get(name) != ""}
+    try:
+        parsed = OcrFormRequest.model_validate({**fields, "file": upload})
+    except ValidationError as exc:
+        raise field_error(exc) from None
+    data = upload.stream.read()
+    return data, OcrParams.model_validate(parsed.model_dump(exclude={"file"}))
+
+
+def decode_base64(text: str, max_bytes: int) -> bytes:
+    """Standard or URL-safe base64, line breaks and missing padding tolerated, data: URL prefix too."""
+    payload = text.strip()
+    if payload.startswith("data:"):
+        header, comma, payload = payload.partition(",")
+        if not comma or not header.endswith(";base64"):
+            raise ApiError(400, "invalid_base64", "A data URL must be base64-encoded: data:<type>;base64,<data>.")
+    payload = payload.translate(_WHITESPACE)
+    if not payload:
+        raise ApiError(400, "empty_image", "The image is empty.")
+    if len(payload) > (max_bytes + 2) // 3 * 4:
+        raise ApiError(413, "payload_too_large", f"The decoded file would exceed the limit of {max_bytes} bytes.")
+    payload = payload.translate(_URLSAFE) + "=" * (-len(payload) % 4)
+    try:
+        return base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError):
+        raise ApiError(400, "invalid_base64", "The 'image' field is not valid base64.") from None
+
+
+def field_error(exc: ValidationError) -> ApiError:
+    first = exc.errors()[0]
+    name = ".".join(str(part) for part in first["loc"]) or "body"
+    if first["type"] == "missing":
+        return ApiError(400, "missing_field", f"The field '{name}' is required.")
+    if first["type"] == "extra_forbidden":
+        return ApiError(400, "unknown_field", f"Unknown field '{name}'.")
+    return ApiError(400, "invalid_field", f"The field '{name}' is invalid: {first['msg']}.")
+
+
+def _image_size(data: bytes, kind: str) -> tuple[int, int]:
+    """Width and height from the header only; nothing is decoded."""
+    try:
+        with Image.open(io.BytesIO(data), formats=IMAGE_TYPES[kind]) as image:
+            return image.size
+    except Image.DecompressionBombError:
+        raise ApiError(413, "too_many_pixels", "The image has too many pixels.") from None
+    except Exception:
+        raise ApiError(422, "undecodable_image",
+                       f"The file looks like {kind.upper()} but its header cannot be read.") from None

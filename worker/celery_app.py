@@ -1,0 +1,50 @@
+"""The Celery app: Redis broker, late acknowledgement, one job per child at a time.
+
+The gateway uses it only to send "ocr.run" by name, so importing this module never
+imports the OCR core; the worker loads worker.tasks through `include`.
+"""
+from __future__ import annotations
+
+from celery import Celery
+
+from .cores import plan_core_groups
+from .settings import Settings, get_settings
+
+TASK_NAME = "ocr.run"
+
+
+def make_celery(settings: Settings | None = None) -> Celery:
+    settings = settings or get_settings()
+    app = Celery("ocr", include=["worker.tasks"])
+    app.conf.update(
+        broker_url=settings.redis_url,
+        # A message whose worker died comes back after this; it must outlast the hard limit.
+        broker_transport_options={"visibility_timeout": settings.broker_visibility_timeout},
+        broker_connection_retry_on_startup=True,
+        task_default_queue=settings.queue_name,
+        task_serializer="json",
+        accept_content=["json"],
+        # Results live in our own job records (worker/jobs.py), not in a Celery backend.
+        task_ignore_result=True,
+        task_store_errors_even_if_ignored=False,
+        # Acknowledge after the run: a child killed mid-job (OOM, crash) puts the message back,
+        # and the job's attempt counter decides whether it runs again.
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        task_acks_on_timeout=True,
+        worker_prefetch_multiplier=1,
+        task_soft_time_limit=settings.soft_time_limit,
+        task_time_limit=settings.hard_time_limit,
+        worker_max_memory_per_child=settings.max_memory_per_child_mb * 1024,  # KiB
+        worker_concurrency=len(plan_core_groups(settings.cores_per_group, settings.worker_children).groups),
+        # Children load their models before taking work; give them time on a busy machine.
+        worker_proc_alive_timeout=120.0,
+        worker_cancel_long_running_tasks_on_connection_loss=False,
+        worker_send_task_events=False,
+        worker_hijack_root_logger=True,
+    )
+    return app
+
+
+celery_app = make_celery()
+app = celery_app  # `celery -A worker.celery_app worker` finds either name

