@@ -96,7 +96,7 @@ def read_upload(request: Request, settings: Settings) -> Upload:
     if kind is None:
         raise ApiError(415, "unsupported_media_type",
                        f"The file is not a supported image type ({ALLOWED_NAMES}).")
-    width, height = _image_size(data, kind)
+    width, height = _image_size(data, kind, settings.max_image_pixels)
     if width * height > settings.max_image_pixels:
         raise ApiError(413, "too_many_pixels",
                        f"The image is {width}x{height} = {width * height} pixels; "
@@ -174,13 +174,14 @@ def field_error(exc: ValidationError) -> ApiError:
     return ApiError(400, "invalid_field", f"The field '{name}' is invalid: {first['msg']}.")
 
 
-def _image_size(data: bytes, kind: str) -> tuple[int, int]:
+def _image_size(data: bytes, kind: str, max_pixels: int) -> tuple[int, int]:
     """Width and height from the header only; nothing is decoded."""
     try:
         with Image.open(io.BytesIO(data), formats=IMAGE_TYPES[kind]) as image:
             return image.size
-    except Image.DecompressionBombError:
-        raise ApiError(413, "too_many_pixels", "The image has too many pixels.") from None
+    except Image.DecompressionBombError:  # PIL's own guard (over ~179 megapixels) fired first
+        raise ApiError(413, "too_many_pixels",
+                       f"The image has too many pixels; the limit is {max_pixels} pixels.") from None
     except Exception:
         raise ApiError(422, "undecodable_image",
                        f"The file looks like {kind.upper()} but its header cannot be read.") from None

@@ -47,7 +47,7 @@ def get_job(job_id: str):
     """A job's status, timestamps and, once it succeeded, its result (the POST /ocr body)."""
     job = job_queue().store.get(job_id) if looks_like_job_id(job_id) else None
     if job is None:
-        raise ApiError(404, "job_not_found", NOT_FOUND)
+        raise ApiError(404, "not_found", NOT_FOUND)
     return jsonify(job.public())
 
 
@@ -58,14 +58,14 @@ def get_job(job_id: str):
 def cancel_job(job_id: str):
     """Cancel a queued or running job; a finished job answers 409."""
     if not looks_like_job_id(job_id):
-        raise ApiError(404, "job_not_found", NOT_FOUND)
+        raise ApiError(404, "not_found", NOT_FOUND)
     store = job_queue().store
     before, canceled = store.cancel(job_id)
     if not before:
-        raise ApiError(404, "job_not_found", NOT_FOUND)
+        raise ApiError(404, "not_found", NOT_FOUND)
     if not canceled:
         raise ApiError(409, "job_finished", f"The job already finished ({before}); there is nothing to cancel.")
     job = store.get(job_id)
     if job is None:
-        raise ApiError(404, "job_not_found", NOT_FOUND)
+        raise ApiError(404, "not_found", NOT_FOUND)
     return jsonify(job.public())

@@ -1,0 +1,137 @@
+"""Workers dying, jobs running too long, the queue filling up, readiness: on a stack of its own.
+
+These tests kill processes, so they use their own Redis, worker and gateway (never
+live_service), with short time limits and a small queue. They run in file order.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+import requests
+
+from .helpers import b64, submit, wait_for
+
+FRAGILE_ENV = {
+    "OCR_CORES_PER_GROUP": "1",
+    "OCR_SOFT_TIME_LIMIT": "6",
+    "OCR_HARD_TIME_LIMIT": "8",
+    "OCR_MAX_QUEUED_JOBS": "3",
+    "OCR_MAX_ATTEMPTS": "2",
+    "OCR_HEARTBEAT_INTERVAL": "0.5",
+}
+
+
+@pytest.fixture(scope="module")
+def fragile(start_service):
+    stack = start_service("fragile-service", FRAGILE_ENV)
+    yield stack
+    stack.close()
+
+
+@pytest.fixture(scope="module")
+def long_page(make_text_image) -> bytes:
+    """A tall page of 200 text lines; read at full size (det_limit_side 4096) it takes ~40 s on one core."""
+    lines = [f"Line {i:03d}: the quick brown fox jumps over the lazy dog {i * 7919 % 100000}" for i in range(200)]
+    return make_text_image(lines, size=28)
+
+
+def job_field(stack, job_id: str, name: str) -> str | None:
+    value = stack.redis.hget(f"ocr:job:{job_id}", name)
+    return value.decode() if value is not None else None
+
+
+def kill_child_running(stack, job_id: str, attempt: int) -> None:
+    """Wait until the job's given attempt is running, then SIGKILL the child running it."""
+    deadline = time.monotonic() + 60
+    while not (job_field(stack, job_id, "status") == "running" and job_field(stack, job_id, "attempts") == str(attempt)):
+        assert time.monotonic() < deadline, f"attempt {attempt} never started"
+        time.sleep(0.01)
+    pid = int(job_field(stack, job_id, "worker").rsplit(":", 1)[1])
+    os.kill(pid, signal.SIGKILL)
+
+
+def readyz(stack) -> requests.Response:
+    return requests.get(stack.url("/readyz"), timeout=10)
+
+
+def test_killed_child_job_is_run_again(fragile, receipt_jpeg):
+    job = submit(fragile.base_url, receipt_jpeg)
+    kill_child_running(fragile, job["id"], attempt=1)
+    final = wait_for(fragile.url(job["url"]))
+    assert final["status"] == "succeeded", final
+    assert job_field(fragile, job["id"], "attempts") == "2"
+    assert len(final["result"]["results"]) > 10
+
+
+def test_job_whose_child_keeps_dying_fails_with_a_reason(fragile, receipt_jpeg):
+    job = submit(fragile.base_url, receipt_jpeg)
+    kill_child_running(fragile, job["id"], attempt=1)
+    kill_child_running(fragile, job["id"], attempt=2)
+    final = wait_for(fragile.url(job["url"]))
+    assert final["status"] == "failed", final
+    assert final["error"]["code"] == "worker_lost" and "2 times" in final["error"]["message"]
+    assert not fragile.redis.exists(f"ocr:upload:{job['id']}")
+
+
+def test_soft_time_limit_fails_the_job(fragile, long_page):
+    started = time.monotonic()
+    response = requests.post(fragile.url("/ocr"), json={"image": b64(long_page), "det_limit_side": 4096},
+                             timeout=60)
+    assert response.status_code == 504, response.text
+    body = response.json()
+    assert body["error"]["code"] == "time_limit" and "6 s" in body["error"]["message"]
+    assert time.monotonic() - started < 8 + 5
+    assert wait_for(fragile.url(body["url"]))["error"]["code"] == "time_limit"
+    # The child survived its soft limit and takes the next job.
+    assert readyz(fragile).status_code == 200
+
+
+def test_dead_worker_job_is_failed_after_its_deadline_and_readyz_goes_unready(fragile, long_page):
+    job = submit(fragile.base_url, long_page, det_limit_side=4096)
+    wait_for(fragile.url(job["url"]), statuses={"running"})
+    fragile.kill_worker()  # main process and children at once, like a lost machine
+
+    deadline = time.monotonic() + 10
+    while readyz(fragile).status_code == 200:
+        assert time.monotonic() < deadline, "/readyz still ready 10 s after the worker died"
+        time.sleep(0.1)
+    body = readyz(fragile).json()
+    assert body["status"] == "unready" and body["redis"] is True and body["workers"] == 0
+    assert readyz(fragile).headers["Retry-After"]
+
+    # Hard limit 8 s + 5 s grace after it started: then the job is failed, not left running.
+    final = wait_for(fragile.url(job["url"]), timeout=30)
+    assert final["status"] == "failed" and final["error"]["code"] == "worker_lost", final
+
+
+def test_backpressure_when_the_queue_is_full(fragile, text_png):
+    """No worker is taking jobs now: three wait in the queue, the fourth is refused."""
+    queued = [submit(fragile.base_url, text_png) for _ in range(3)]
+    response = requests.post(fragile.url("/jobs"), json={"image": b64(text_png)},
+                             timeout=10)
+    assert response.status_code == 503, response.text
+    assert response.json()["error"]["code"] == "queue_full"
+    assert int(response.headers["Retry-After"]) > 0
+    sync = requests.post(fragile.url("/ocr"), files={"file": ("a.png", text_png)}, timeout=10)
+    assert sync.status_code == 503 and sync.headers["Retry-After"]
+
+    # A worker coming back drains the queue: nothing was lost.
+    fragile.start_worker(FRAGILE_ENV)
+    fragile.wait_ready()
+    for job in queued:
+        assert wait_for(fragile.url(job["url"]))["status"] == "succeeded"
+    assert submit(fragile.base_url, text_png)["status"] == "queued"
+
+
+def test_readyz_goes_unready_when_the_worker_is_stopped(fragile):
+    assert readyz(fragile).status_code == 200
+    fragile.stop_worker()
+    deadline = time.monotonic() + 5
+    while readyz(fragile).status_code == 200:
+        assert time.monotonic() < deadline, "/readyz still ready 5 s after the worker stopped"
+        time.sleep(0.1)
+    assert readyz(fragile).json()["workers"] == 0
+    assert requests.get(fragile.url("/healthz"), timeout=10).status_code == 200

@@ -1,0 +1,226 @@
+"""Input validation, error shapes and headers, in-process: nothing here needs Redis or a worker.
+
+The app's Redis is unreachable on purpose, so a request that passes validation ends in a
+503: proof that the refusals below happen before anything would be queued.
+"""
+from __future__ import annotations
+
+import base64
+import io
+import json
+import re
+import struct
+import zlib
+
+import pytest
+from PIL import Image
+
+from web import create_app
+from worker.settings import Settings
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def png_claiming(width: int, height: int) -> bytes:
+    """A tiny but well-formed PNG whose header claims width x height pixels."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+
+
+def assert_error(response, status: int, code: str) -> dict:
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.mimetype == "application/json"
+    body = response.get_json()
+    assert set(body) >= {"error"} and set(body["error"]) == {"code", "message"}, body
+    assert body["error"]["code"] == code, body
+    message = body["error"]["message"]
+    assert message and "Traceback" not in message and "File \"" not in message
+    for name, value in SECURITY_HEADERS.items():
+        assert response.headers[name] == value
+    assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+    return body
+
+
+@pytest.mark.parametrize("body, code", [
+    (b"{not json", "invalid_json"),
+    (b"[1, 2]", "invalid_json"),
+    (b'"just a string"', "invalid_json"),
+    (b"{}", "missing_field"),
+    (b'{"image": 42}', "invalid_field"),
+    (b'{"image": "@@@not base64@@@"}', "invalid_base64"),
+    (b'{"image": "data:image/png,abc"}', "invalid_base64"),
+    (b'{"image": ""}', "empty_image"),
+    (b'{"image": "aGVsbG8=", "colour": "blue"}', "unknown_field"),
+    (b'{"image": "aGVsbG8=", "det_limit_side": 5}', "invalid_field"),
+    (b'{"image": "aGVsbG8=", "use_angle_cls": "maybe"}', "invalid_field"),
+    (b'{"image": "aGVsbG8=", "output_format": "docx"}', "invalid_field"),
+    (b'{"image": "aGVsbG8=", "model": "no-such-model"}', "unknown_model"),
+])
+@pytest.mark.parametrize("path", ["/ocr", "/jobs"])
+def test_bad_json_requests_are_400(client, path, body, code):
+    assert_error(client.post(path, data=body, content_type="application/json"), 400, code)
+
+
+def test_empty_body_is_400(client):
+    assert_error(client.post("/ocr", data=b"", content_type="application/json"), 400, "empty_body")
+
+
+def test_unknown_model_message_lists_the_installed_ones(client, text_png):
+    from ocrcore.registry import MODEL_SETS
+
+    body = assert_error(client.post("/ocr", json={"image": b64(text_png), "model": "nope"}), 400, "unknown_model")
+    assert all(name in body["error"]["message"] for name in MODEL_SETS)
+
+
+def test_multipart_without_file_is_400(client):
+    response = client.post("/ocr", data={"model": "ppocrv6-small"}, content_type="multipart/form-data")
+    assert_error(response, 400, "missing_field")
+
+
+def test_multipart_bad_field_is_400(client, text_png):
+    response = client.post("/jobs", data={"file": (io.BytesIO(text_png), "a.png"), "det_limit_side": "huge"},
+                           content_type="multipart/form-data")
+    assert_error(response, 400, "invalid_field")
+
+
+def test_other_content_types_are_415(client, text_png):
+    assert_error(client.post("/ocr", data=text_png, content_type="image/png"), 415, "unsupported_media_type")
+
+
+@pytest.mark.parametrize("data", [b"hello, these are words", b"\x00\x01\x02" * 100, b"<svg xmlns='x'></svg>"])
+def test_type_is_sniffed_from_bytes_not_name(client, data):
+    """Not an image, whatever the file name and Content-Type claim."""
+    multipart = client.post("/ocr", data={"file": (io.BytesIO(data), "photo.jpg", "image/jpeg")},
+                            content_type="multipart/form-data")
+    assert_error(multipart, 415, "unsupported_media_type")
+    assert_error(client.post("/ocr", json={"image": b64(data)}), 415, "unsupported_media_type")
+
+
+def test_pdf_is_not_supported_yet(client):
+    pdf = b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n"
+    body = assert_error(client.post("/jobs", json={"image": b64(pdf)}), 415, "unsupported_media_type")
+    assert body["error"]["message"] == "PDF input is not supported yet"
+    response = client.post("/ocr", data={"file": (io.BytesIO(pdf), "doc.pdf")}, content_type="multipart/form-data")
+    assert_error(response, 415, "unsupported_media_type")
+
+
+def test_pixel_cap_is_read_from_the_header(client):
+    body = assert_error(client.post("/ocr", json={"image": b64(png_claiming(20_000, 20_000))}), 413, "too_many_pixels")
+    assert "limit is 40000000 pixels" in body["error"]["message"]
+
+
+def test_decompression_bomb_is_refused_without_decoding(client):
+    """A real 400-megapixel PNG that compresses to a few dozen kilobytes."""
+    buffer = io.BytesIO()
+    Image.new("1", (20_000, 20_000)).save(buffer, format="PNG")
+    bomb = buffer.getvalue()
+    assert len(bomb) < 1_000_000
+    response = client.post("/ocr", data={"file": (io.BytesIO(bomb), "bomb.png")}, content_type="multipart/form-data")
+    assert_error(response, 413, "too_many_pixels")
+
+
+def test_unreadable_header_is_422(client):
+    assert_error(client.post("/ocr", json={"image": b64(b"\xff\xd8\xff" + b"\x00" * 200)}), 422, "undecodable_image")
+    assert_error(client.post("/ocr", json={"image": b64(b"GIF89a" + b"\xff" * 10)}), 422, "undecodable_image")
+
+
+def test_size_caps(text_png):
+    """Over the upload cap: 413 from the decoded size, the HTTP body size, or the base64 length."""
+    settings = Settings(redis_url="redis://127.0.0.1:9/0", max_upload_bytes=len(text_png) - 1)
+    client = create_app(settings).test_client()
+    body = assert_error(client.post("/ocr", json={"image": b64(text_png)}), 413, "payload_too_large")
+    assert re.search(rf"limit (is|of) {len(text_png) - 1} bytes", body["error"]["message"])
+    multipart = client.post("/ocr", data={"file": (io.BytesIO(text_png), "a.png")}, content_type="multipart/form-data")
+    assert_error(multipart, 413, "payload_too_large")
+    huge = b"{" + b" " * (settings.max_body_bytes + 10) + b"}"
+    assert_error(client.post("/jobs", data=huge, content_type="application/json"), 413, "payload_too_large")
+
+
+def test_valid_upload_without_redis_is_503_with_retry_after(client, text_png):
+    """Validation passed (the PNG is fine despite its misleading name), then the store is down."""
+    response = client.post("/jobs", data={"file": (io.BytesIO(text_png), "scan.pdf", "application/pdf")},
+                           content_type="multipart/form-data")
+    assert_error(response, 503, "service_unavailable")
+    assert int(response.headers["Retry-After"]) > 0
+    assert_error(client.get("/jobs/" + "A" * 22), 503, "service_unavailable")
+
+
+def test_readyz_without_redis(client):
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    body = response.get_json()
+    assert body["status"] == "unready" and body["redis"] is False and body["workers"] == 0
+    assert body["error"]["code"] == "not_ready"
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+
+
+def test_unknown_urls_and_methods_are_json(client):
+    assert_error(client.get("/no/such/thing"), 404, "not_found")
+    assert_error(client.post("/no-such-page"), 404, "not_found")
+    assert_error(client.get("/jobs/not-a-job-id"), 404, "not_found")
+    assert_error(client.delete("/jobs/x"), 404, "not_found")
+    response = assert_error(client.get("/ocr"), 405, "method_not_allowed")
+    response = client.put("/jobs")
+    assert_error(response, 405, "method_not_allowed")
+    assert "POST" in response.headers["Allow"]
+
+
+def test_unexpected_exceptions_are_a_plain_500(app):
+    def boom():
+        raise RuntimeError("secret internals /etc/passwd")
+
+    app.add_url_rule("/boom", view_func=boom)
+    app.config.update(TESTING=False, PROPAGATE_EXCEPTIONS=False)
+    response = app.test_client().get("/boom")
+    body = assert_error(response, 500, "internal_error")
+    assert "secret" not in json.dumps(body)
+
+
+def test_models(client):
+    from ocrcore.registry import DEFAULT_MODEL, MODEL_SETS
+
+    assert client.get("/models").get_json() == {"default": DEFAULT_MODEL, "models": list(MODEL_SETS)}
+
+
+def test_openapi_describes_every_route(app, client):
+    document = client.get("/openapi.json").get_json()
+    assert document["openapi"].startswith("3.")
+    documented = {(path, method) for path, item in document["paths"].items() for method in item}
+    for rule in app.url_map.iter_rules():
+        path = rule.rule.replace("<path:filename>", "{filename}").replace("<job_id>", "{job_id}")
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            assert (path, method.lower()) in documented, (path, method)
+    schemas = document["components"]["schemas"]
+    ocr = document["paths"]["/ocr"]["post"]
+    assert set(ocr["requestBody"]["content"]) == {"application/json", "multipart/form-data"}
+    assert {"200", "400", "413", "415", "422", "503", "504"} <= set(ocr["responses"])
+    ok_schema = ocr["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+    assert set(schemas[ok_schema]["properties"]) == {"processing_time", "results"}
+    assert document["paths"]["/jobs"]["post"]["responses"]["202"]
+    assert {"get", "delete"} <= set(document["paths"]["/jobs/{job_id}"])
+
+
+def test_ui_is_served_with_security_headers(client):
+    index = client.get("/")
+    assert index.status_code == 200 and index.mimetype == "text/html"
+    assert "frame-ancestors 'none'" in index.headers["Content-Security-Policy"]
+    for name, value in SECURITY_HEADERS.items():
+        assert index.headers[name] == value
+    html = index.get_data(as_text=True)
+    for asset in ("/app.js", "/style.css"):
+        assert asset in html
+        response = client.get(asset)
+        assert response.status_code == 200 and response.headers["X-Content-Type-Options"] == "nosniff"
+    assert_error(client.get("/missing.js"), 404, "not_found")
+    assert_error(client.get("/../pyproject.toml"), 404, "not_found")
