@@ -1,0 +1,138 @@
+"""OcrEngine: owns the onnxruntime sessions of each model set and runs the pipeline."""
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from . import registry
+from .cls import ClsConfig, orient
+from .crop import crop_quad, reading_order
+from .decode import DEFAULT_MAX_PIXELS, decode_image
+from .det import DetConfig, detect
+from .rec import RecConfig, load_charset, recognize
+from .session import OrtModel
+from .types import OcrOptions, OcrResult, TextLine
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    det: DetConfig = field(default_factory=DetConfig)
+    cls: ClsConfig = field(default_factory=ClsConfig)
+    rec: RecConfig = field(default_factory=RecConfig)
+    min_confidence: float = 0.5  # lines read with less confidence are noise, not text
+    max_pixels: int = DEFAULT_MAX_PIXELS
+
+
+@dataclass
+class _LoadedSet:
+    det: OrtModel
+    cls: OrtModel
+    rec: OrtModel
+    charset: list[str]
+
+
+class OcrEngine:
+    """Runs detection, orientation and recognition with sessions created on first use.
+
+    Sessions belong to the process that created them: after a fork the child builds
+    its own (onnxruntime thread pools do not survive fork).
+    """
+
+    def __init__(
+        self,
+        threads: int = 1,
+        models_dir: Path | None = None,
+        default_model: str | None = None,
+        config: PipelineConfig | None = None,
+    ):
+        self.threads = threads
+        self.models_dir = Path(models_dir) if models_dir else registry.models_dir()
+        self.default_model = registry.get_model_set(default_model).name
+        self.config = config or PipelineConfig()
+        self._loaded: dict[str, _LoadedSet] = {}
+        self._owner_pid = os.getpid()
+        self._lock = threading.Lock()
+
+    def warmup(self, model: str | None = None) -> None:
+        self._models(model or self.default_model)
+
+    def run(self, image: bytes | np.ndarray, options: OcrOptions | None = None) -> OcrResult:
+        options = options or OcrOptions()
+        started = time.perf_counter()
+        timings: dict[str, float] = {}
+
+        if isinstance(image, np.ndarray):
+            bgr = image
+        else:
+            bgr = decode_image(image, self.config.max_pixels)
+        timings["decode"] = time.perf_counter() - started
+        name = registry.get_model_set(options.model or self.default_model).name
+        models = self._models(name)
+        det_config = self.config.det
+        if options.det_limit_side:
+            det_config = replace(det_config, limit_side=options.det_limit_side)
+
+        lap = time.perf_counter()
+        quads = detect(models.det, bgr, det_config).quads
+        order = reading_order(quads)
+        quads = [quads[i] for i in order]
+        crops = [crop_quad(bgr, q) for q in quads]
+        timings["det"] = time.perf_counter() - lap
+
+        lap = time.perf_counter()
+        if options.use_angle_cls and crops:
+            orient(models.cls, crops, self.config.cls)
+        timings["cls"] = time.perf_counter() - lap
+
+        lap = time.perf_counter()
+        texts = recognize(models.rec, models.charset, crops, self.config.rec)
+        timings["rec"] = time.perf_counter() - lap
+
+        lines = [
+            TextLine(
+                text=rec.text,
+                confidence=round(rec.confidence, 4),
+                bounding_box=[[int(round(x)), int(round(y))] for x, y in quad],
+            )
+            for quad, rec in zip(quads, texts)
+            if rec.text.strip() and rec.confidence >= self.config.min_confidence
+        ]
+        height, width = bgr.shape[:2]
+        return OcrResult(
+            lines=lines,
+            processing_time=time.perf_counter() - started,
+            width=width,
+            height=height,
+            model=name,
+            timings=timings,
+        )
+
+    def _models(self, name: str) -> _LoadedSet:
+        with self._lock:
+            if os.getpid() != self._owner_pid:  # forked after loading: start afresh
+                self._loaded = {}
+                self._owner_pid = os.getpid()
+            loaded = self._loaded.get(name)
+            if loaded is None:
+                loaded = self._loaded[name] = self._load(registry.get_model_set(name))
+            return loaded
+
+    def _load(self, model_set: registry.ModelSet) -> _LoadedSet:
+        manifest = registry.read_manifest(self.models_dir)
+
+        def path(relative: str) -> Path:
+            return registry.verified_path(self.models_dir, relative, manifest)
+
+        # The classifier is shared between sets: reuse an already loaded session.
+        shared_cls = next((s.cls for s in self._loaded.values()), None)
+        return _LoadedSet(
+            det=OrtModel(path(model_set.det), self.threads),
+            cls=shared_cls or OrtModel(path(model_set.cls), self.threads),
+            rec=OrtModel(path(model_set.rec), self.threads),
+            charset=load_charset(path(model_set.dictionary)),
+        )
