@@ -1,0 +1,86 @@
+"""The whole pipeline on real rendered text, with both model sets."""
+import numpy as np
+import pytest
+from PIL import Image
+
+from ocrcore import MODEL_SETS, OcrOptions, UnknownModelError
+from tests.core.textimages import LINES, encode, text_image, words_of
+
+EXPECTED = {word for line in LINES for word in line.split()}
+
+
+@pytest.mark.parametrize("model", MODEL_SETS)
+def test_reads_rendered_text_with_each_model_set(engine, model):
+    result = engine.run(encode(text_image(), "PNG"), OcrOptions(model=model))
+    assert result.model == model
+    found = words_of(result)
+    assert len(EXPECTED & found) >= len(EXPECTED) - 1, found
+    assert set(result.timings) == {"decode", "det", "cls", "rec"}
+
+
+def test_lines_come_in_reading_order_with_boxes_in_image_pixels(engine):
+    image = text_image()
+    result = engine.run(encode(image, "PNG"))
+    assert [line.text.split()[0].upper() for line in result.lines] == [line.split()[0] for line in LINES]
+    tops = [min(y for _, y in line.bounding_box) for line in result.lines]
+    assert tops == sorted(tops)
+    for line in result.lines:
+        assert len(line.bounding_box) == 4
+        for x, y in line.bounding_box:
+            assert 0 <= x < image.width and 0 <= y < image.height
+        assert 0.5 <= line.confidence <= 1.0
+    # The first line starts where it was drawn: at x = font size, y ~= font size.
+    (x0, y0) = result.lines[0].bounding_box[0]
+    assert abs(x0 - 28) < 12 and abs(y0 - 28) < 14
+
+
+def test_upside_down_page_is_read_with_the_orientation_classifier(engine):
+    flipped = text_image().rotate(180)
+    found = words_of(engine.run(encode(flipped, "PNG"), OcrOptions(use_angle_cls=True)))
+    assert len(EXPECTED & found) >= len(EXPECTED) - 1, found
+
+
+def test_without_the_classifier_upside_down_text_is_not_read(engine):
+    flipped = text_image().rotate(180)
+    found = words_of(engine.run(encode(flipped, "PNG"), OcrOptions(use_angle_cls=False)))
+    assert len(EXPECTED & found) <= 2, found
+
+
+def test_accepts_a_bgr_array(engine):
+    rgb = np.asarray(text_image())
+    found = words_of(engine.run(np.ascontiguousarray(rgb[:, :, ::-1])))
+    assert "INVOICE" in found
+
+
+def test_blank_image_gives_no_lines(engine):
+    result = engine.run(encode(Image.new("RGB", (320, 200), "white"), "PNG"))
+    assert result.lines == []
+    assert result.to_dict()["results"] == []
+
+
+def test_response_shape_is_the_public_contract(engine):
+    body = engine.run(encode(text_image(), "JPEG")).to_dict()
+    assert set(body) == {"processing_time", "results"}
+    assert isinstance(body["processing_time"], float)
+    line = body["results"][0]
+    assert set(line) == {"text", "confidence", "bounding_box"}
+    assert all(isinstance(v, int) for point in line["bounding_box"] for v in point)
+
+
+def test_detection_side_limit_is_honoured_per_call(engine):
+    data = encode(text_image(), "PNG")
+    full = engine.run(data).lines
+    coarse = engine.run(data, OcrOptions(det_limit_side=64)).lines
+    # At 64 px the probability map is a few cells per line: boxes come back much looser.
+    shift = max(
+        abs(a - b)
+        for f, c in zip(full, coarse)
+        for pf, pc in zip(f.bounding_box, c.bounding_box)
+        for a, b in zip(pf, pc)
+    )
+    assert shift > 8, (full, coarse)
+
+
+def test_unknown_model_set_is_refused(engine):
+    with pytest.raises(UnknownModelError, match="no-such-model"):
+        engine.run(encode(text_image(), "PNG"), OcrOptions(model="no-such-model"))
