@@ -368,7 +368,8 @@
 
   function renderJob(job) {
     const status = job.status;
-    const progress = job.progress && Number(job.progress.total) > 0 ? job.progress : null;
+    // Progress only means something for several pages; a single image reports 0 of 1 until it is done.
+    const progress = job.progress && Number(job.progress.total) > 1 ? job.progress : null;
     let text;
     switch (status) {
       case 'queued':
@@ -376,7 +377,7 @@
         break;
       case 'running':
         text = progress
-          ? `Recognizing text: ${progress.done} of ${progress.total} ${progress.total === 1 ? 'page' : 'pages'} done.`
+          ? `Recognizing text: ${progress.done} of ${progress.total} pages done.`
           : 'Recognizing text…';
         break;
       case 'succeeded':
@@ -646,7 +647,14 @@
     }
     if (parsed.processingTime != null) parts.push(`processed in ${formatSeconds(parsed.processingTime)}`);
     if (state.job && state.job.model) parts.push(state.job.model);
-    el.summary.textContent = sentence(parts.join(' · ')).replace(/\.$/, '');
+    el.summary.replaceChildren();
+    parts.forEach((part, i) => {
+      if (i) el.summary.append(' · ');
+      const span = document.createElement('span');
+      span.className = 'nowrap';
+      span.textContent = part;
+      el.summary.append(span);
+    });
 
     if (parsed.kind === 'lines') {
       el.resultsBody.hidden = false;
