@@ -1,6 +1,7 @@
 """The web UI end to end: headless Chromium -> gateway -> Redis -> Celery worker -> OCR core, nothing mocked."""
 from __future__ import annotations
 
+import base64
 import json
 import re
 import struct
@@ -29,6 +30,25 @@ def ground_truth_words(stem: str) -> set[str]:
 def submit(page, path) -> None:
     page.set_input_files("#file-input", str(path))
     page.click("#submit")
+
+
+def hand_over(page, path, how: str) -> None:
+    """Give the page a file the way a user would without the picker: a clipboard paste or a drop."""
+    page.evaluate(
+        """([b64, name, how]) => {
+            const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+            const data = new DataTransfer();
+            data.items.add(new File([bytes], name, { type: name.endsWith('.png') ? 'image/png' : 'image/jpeg' }));
+            if (how === 'paste') {
+                document.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true }));
+            } else {
+                const zone = document.getElementById('dropzone');
+                zone.dispatchEvent(new DragEvent('dragenter', { dataTransfer: data, bubbles: true }));
+                zone.dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true }));
+            }
+        }""",
+        [base64.b64encode(Path(path).read_bytes()).decode(), Path(path).name, how],
+    )
 
 
 def wait_for_state(page, state: str, timeout: int = OCR_TIMEOUT_MS) -> None:
@@ -136,7 +156,11 @@ def test_bad_files_show_plain_sentences(ui, tmp_path):
     for name, (data, pattern) in cases.items():
         path = tmp_path / name
         path.write_bytes(data)
-        submit(page, path)
+        if name == "notes.png":
+            hand_over(page, path, "drop")
+            page.click("#submit")
+        else:
+            submit(page, path)
         page.wait_for_selector("#error:not([hidden])")
         message = page.inner_text("#error-text").strip()
         assert re.search(pattern, message, re.I), message
@@ -180,7 +204,8 @@ def test_phone_width_and_keyboard(ui):
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.id") == "file-input"
 
-    page.set_input_files("#file-input", str(SROIE / "img" / "001.jpg"))
+    hand_over(page, SROIE / "img" / "001.jpg", "paste")
+    assert page.inner_text("#file-name") == "001.jpg"
     page.focus("#submit")
     page.keyboard.press("Enter")
     wait_for_state(page, "succeeded")
