@@ -66,6 +66,9 @@ _SAME_LINE_OVERLAP = 0.5
 # A gap wider than this between glyphs with no space character reads as a word break.
 _IMPLIED_SPACE = 0.3
 
+# Glyphs smaller than this (points, larger side) are invisible in print: hidden text, not content.
+_MIN_GLYPH_PT = 2.0
+
 _PDF_MAGIC = b"%PDF-"
 _PDFIUM_LOCK = threading.RLock()
 
@@ -138,13 +141,14 @@ def parse_page_range(spec: str | None, page_count: int) -> list[int]:
 
 
 def open_pdf(
-    data: bytes, *, max_pages: int = DEFAULT_MAX_PAGES, page_range: str | None = None
+    data: bytes | bytearray | memoryview, *, max_pages: int = DEFAULT_MAX_PAGES, page_range: str | None = None
 ) -> PdfDocument:
     """Open PDF bytes, or raise a DocumentError saying why not.
 
     The page cap applies to the pages selected by `page_range` (all pages without one),
     so a long document can still be read a slice at a time.
     """
+    data = bytes(data)  # PDFium reads from memory we keep alive; bytearray/memoryview are copied
     if not is_pdf(data):
         raise PdfInvalidError("the file is not a PDF (no %PDF- header)")
     with _PDFIUM_LOCK:
@@ -273,6 +277,8 @@ def _text_lines(page: pdfium.PdfPage, frame: _Frame) -> list[TextLine] | None:
     if chars is None or not _readable(chars):
         return None
     lines = [ln for ln in _group_lines(chars) if ln.text]
+    if not lines:
+        return None
     if _image_cover(page) >= SCAN_IMAGE_COVER:
         text_area = sum((ln.x1 - ln.x0) * (ln.y1 - ln.y0) for ln in lines)
         if text_area < MIN_TEXT_COVER_ON_SCAN * frame.width * frame.height:
@@ -436,7 +442,10 @@ def _read_chars(page: pdfium.PdfPage, width: int, height: int) -> list[_Char] | 
                 continue
             bad = bool(pdfium_c.FPDFText_HasUnicodeMapError(textpage.raw, i)) or _unreadable(text)
             box = None
-            if pdfium_c.FPDFText_GetLooseCharBox(textpage.raw, i, rect) and rect.right > rect.left and rect.top > rect.bottom:
+            if (
+                pdfium_c.FPDFText_GetLooseCharBox(textpage.raw, i, rect)
+                and max(rect.right - rect.left, rect.top - rect.bottom) >= _MIN_GLYPH_PT
+            ):
                 x0, y0, x1, y1 = to_pixels.rect(rect.left, rect.bottom, rect.right, rect.top)
                 cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
                 if not (0 <= cx <= width and 0 <= cy <= height):
@@ -456,7 +465,8 @@ def _unreadable(char: str) -> bool:
 
 
 def _readable(chars: list[_Char]) -> bool:
-    good = sum(1 for c in chars if not c.bad and c.text.strip() and not _is_surrogate(c.text))
+    # Only glyphs with a size count: zero-size text (font size 0) is a known way to hide text.
+    good = sum(1 for c in chars if c.box is not None and not c.bad and not _is_surrogate(c.text))
     bad = sum(1 for c in chars if c.bad)
     return good >= MIN_TEXT_CHARS and bad <= MAX_BAD_CHAR_SHARE * (good + bad)
 

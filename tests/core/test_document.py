@@ -362,6 +362,12 @@ def test_unreadable_text_layer_counts_as_none():
         assert doc.text_lines(0) is None
     with open_pdf(text_pdf([[Text("ab", 72, 700)]])) as doc:
         assert doc.text_lines(0) is None  # too little to be a text layer
+    # Text too small to see (a way to hide text in a scan) is no text layer either.
+    for size in (0, 1):
+        with open_pdf(text_pdf([[Text("hidden words under the picture", 72, 700, size)]])) as doc:
+            assert doc.text_lines(0) is None
+    with open_pdf(text_pdf([[Text("small print", 72, 700, 3)]])) as doc:
+        assert [ln.text for ln in doc.text_lines(0)] == ["small print"]
 
 
 def test_scan_with_a_stamp_is_not_a_text_layer_but_an_ocr_layer_is(receipt_scan):
