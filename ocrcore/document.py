@@ -382,9 +382,8 @@ def _walk_images(page: pdfium.PdfPage):
             if kind == pdfium_c.FPDF_PAGEOBJ_IMAGE:
                 yield obj
             elif kind == pdfium_c.FPDF_PAGEOBJ_FORM:
-                stack.append(
-                    (pdfium_c.FPDFFormObj_CountObjects(obj), lambda j, form=obj: pdfium_c.FPDFFormObj_GetObject(form, j))
-                )
+                count = pdfium_c.FPDFFormObj_CountObjects(obj)
+                stack.append((count, lambda j, form=obj: pdfium_c.FPDFFormObj_GetObject(form, j)))
 
 
 def _check_image_budget(page: pdfium.PdfPage, index: int) -> None:
@@ -395,7 +394,8 @@ def _check_image_budget(page: pdfium.PdfPage, index: int) -> None:
             total += width.value * height.value
             if total > MAX_PAGE_IMAGE_PIXELS:
                 raise PdfPageTooLargeError(
-                    f"page {index + 1} embeds images of more than {MAX_PAGE_IMAGE_PIXELS} pixels; refusing to decode them"
+                    f"page {index + 1} embeds images of more than {MAX_PAGE_IMAGE_PIXELS} pixels; "
+                    "refusing to decode them"
                 )
 
 

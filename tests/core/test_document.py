@@ -339,7 +339,8 @@ def test_lines_split_by_geometry_without_line_break_characters():
     from ocrcore.document import _Char, _group_lines
 
     def glyphs(text, x, y, size=20):
-        return [_Char(c, (x + i * size * 0.6, y, x + (i + 1) * size * 0.6, y + size), False) for i, c in enumerate(text)]
+        width = size * 0.6
+        return [_Char(c, (x + i * width, y, x + (i + 1) * width, y + size), False) for i, c in enumerate(text)]
 
     # "def" ends at x=36; "ghi" starts 10 px later (a word space); "far" is a column away.
     chars = glyphs("abc", 0, 0) + glyphs("def", 0, 30) + glyphs("ghi", 46, 30) + glyphs("far", 400, 30)
