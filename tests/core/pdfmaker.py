@@ -76,6 +76,25 @@ def image_pdf(images: list[Image.Image], resolution: float = 200.0) -> bytes:
     return out.getvalue()
 
 
+def wrap_in_form(pdf: bytes) -> bytes:
+    """The same pages, each drawn through a form XObject (as some scanners and tools write them)."""
+    source = pdfium.PdfDocument(pdf)
+    target = pdfium.PdfDocument.new()
+    try:
+        for index in range(len(source)):
+            width, height = source.get_page_size(index)
+            page = target.new_page(width, height)
+            page.insert_obj(source.page_as_xobject(index, target).as_pageobject())
+            page.gen_content()
+            page.close()
+        out = io.BytesIO()
+        target.save(out)
+        return out.getvalue()
+    finally:
+        target.close()
+        source.close()
+
+
 def raw_pdf(objects: list[bytes], trailer_extra: bytes = b"") -> bytes:
     """Assemble objects 1..n (bodies without the `n 0 obj` wrapper) into a PDF with a valid xref.
 

@@ -34,6 +34,7 @@ from tests.core.pdfmaker import (
     image_xobject_pdf,
     overlay_text,
     text_pdf,
+    wrap_in_form,
 )
 from tests.core.textimages import encode, text_image
 
@@ -381,6 +382,15 @@ def test_scan_with_a_stamp_is_not_a_text_layer_but_an_ocr_layer_is(receipt_scan)
     with open_pdf(ocred) as doc:
         lines = doc.text_lines(0)
         assert lines is not None and len(lines) == 25 and lines[3].text == "ITEM 3 RM 1.03"
+
+
+def test_scan_inside_a_form_xobject_is_still_seen(receipt_scan):
+    wrapped = wrap_in_form(receipt_scan)
+    with open_pdf(overlay_text(wrapped, [[Text("Page 3 of 10", 10, 10, 6)]])) as doc:
+        assert doc.text_lines(0) is None
+    side = int((MAX_PAGE_IMAGE_PIXELS * 1.1) ** 0.5)
+    with open_pdf(wrap_in_form(image_xobject_pdf(side, side))) as doc, pytest.raises(PdfPageTooLargeError):
+        doc.render(0)
 
 
 def test_force_ocr_renders_even_with_a_text_layer(letter_pdf):
