@@ -32,7 +32,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config.update(
         OCR_SETTINGS=settings,
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
-        JSON_SORT_KEYS=False,
     )
     app.json.sort_keys = False
     app.extensions["ocr_job_queue"] = JobQueue(settings)

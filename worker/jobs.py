@@ -29,7 +29,8 @@ DEADLINE_GRACE = 5.0
 DONE_LIST_TTL = 120
 
 # KEYS: job, done list, upload. ARGV: allowed statuses (comma-separated), new status,
-# ttl, terminal ("1"/"0"), guard field, guard value, then field/value pairs to set.
+# terminal ("1"/"0"), guard field, guard value, then field/value pairs to set.
+# The record keeps its own TTL; every change restarts it, so a finished job lives that long.
 _TRANSITION = """
 local cur = redis.call('HGET', KEYS[1], 'status')
 if not cur then return {'', 0} end
@@ -38,13 +39,13 @@ for s in string.gmatch(ARGV[1], '[^,]+') do
   if s == cur then allowed = true end
 end
 if not allowed then return {cur, 0} end
-if ARGV[5] ~= '' and redis.call('HGET', KEYS[1], ARGV[5]) ~= ARGV[6] then return {cur, 0} end
+if ARGV[4] ~= '' and redis.call('HGET', KEYS[1], ARGV[4]) ~= ARGV[5] then return {cur, 0} end
 redis.call('HSET', KEYS[1], 'status', ARGV[2])
-for i = 7, #ARGV, 2 do
+for i = 6, #ARGV, 2 do
   redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
 end
-redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
-if ARGV[4] == '1' then
+redis.call('EXPIRE', KEYS[1], tonumber(redis.call('HGET', KEYS[1], 'ttl')))
+if ARGV[3] == '1' then
   redis.call('DEL', KEYS[3])
   redis.call('RPUSH', KEYS[2], ARGV[2])
   redis.call('EXPIRE', KEYS[2], %d)
@@ -287,17 +288,13 @@ class JobStore:
         fields: dict[str, Any],
         guard: tuple[str, str] | None = None,
     ) -> tuple[str, bool]:
-        ttl = self.redis.hget(self.job_key(job_id), "ttl")
-        if ttl is None:
-            return "", False
         pairs: list[Any] = []
         for name, value in fields.items():
             pairs += [name, value]
         guard_field, guard_value = guard or ("", "")
         before, applied = self._transition(
             keys=self._keys(job_id),
-            args=[",".join(from_statuses), to_status, int(ttl), "1" if terminal else "0",
-                  guard_field, guard_value, *pairs],
+            args=[",".join(from_statuses), to_status, "1" if terminal else "0", guard_field, guard_value, *pairs],
         )
         return before.decode(), bool(applied)
 

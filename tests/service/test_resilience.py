@@ -5,12 +5,14 @@ live_service), with short time limits and a small queue. They run in file order.
 """
 from __future__ import annotations
 
+import io
 import os
 import signal
 import time
 
 import pytest
 import requests
+from PIL import Image
 
 from .helpers import b64, submit, wait_for
 
@@ -87,6 +89,19 @@ def test_soft_time_limit_fails_the_job(fragile, long_page):
     assert wait_for(fragile.url(body["url"]))["error"]["code"] == "time_limit"
     # The child survived its soft limit and takes the next job.
     assert readyz(fragile).status_code == 200
+
+
+def test_hard_time_limit_kills_the_child_and_fails_the_job(fragile):
+    """Detection on a 12-megapixel page at full size is one long onnxruntime call (~30 s on one
+    core): the soft limit cannot interrupt it, so the hard limit kills the child."""
+    buffer = io.BytesIO()
+    Image.new("L", (4000, 3000), 255).save(buffer, format="PNG")
+    job = submit(fragile.base_url, buffer.getvalue(), det_limit_side=4096)
+    final = wait_for(fragile.url(job["url"]), timeout=60)
+    assert final["status"] == "failed", final
+    assert final["error"]["code"] == "time_limit" and "8 s" in final["error"]["message"], final
+    assert "Hard time limit" in fragile.log("worker")
+    fragile.wait_ready(timeout=60)  # a fresh child replaced the killed one
 
 
 def test_dead_worker_job_is_failed_after_its_deadline_and_readyz_goes_unready(fragile, long_page):
