@@ -59,8 +59,9 @@ def ui(browser, live_service, request):
     problems.watch(page)
     response = page.goto(live_service.base_url.rstrip("/") + "/")
     assert response is not None and response.ok, f"GET / answered {response and response.status}"
-    # The model list arriving means app.js ran under the gateway's CSP.
-    page.wait_for_function("document.querySelectorAll('#model option').length > 1")
+    # The model list arriving means app.js ran under the gateway's CSP. (Selectors, not
+    # wait_for_function: Playwright evaluates its predicates with eval, which the CSP forbids.)
+    page.wait_for_selector("#model option:nth-child(2)", state="attached")
     page.problems = problems
     page.first_response = response
     yield page

@@ -75,7 +75,7 @@ def test_receipt_result_view(ui, artifacts):
 
     submit(page, RECEIPT)
     wait_for_state(page, "succeeded")
-    page.wait_for_function("document.querySelector('svg.overlay')?.getAttribute('viewBox')")
+    page.wait_for_selector("svg.overlay[viewBox]", state="attached")
 
     # Every result line is drawn exactly once, and the list and the boxes agree.
     texts = line_texts(page)
