@@ -59,6 +59,17 @@ def readyz(stack) -> requests.Response:
     return requests.get(stack.url("/readyz"), timeout=10)
 
 
+def test_child_is_pinned_to_its_core_group_with_that_many_threads(fragile):
+    from worker.cores import plan_core_groups
+
+    expected = plan_core_groups(group_size=1, children=1).groups[0]
+    members = [m.decode() for m in fragile.redis.zrange("ocr:workers", 0, -1)]
+    assert len(members) == 1, members
+    pid = int(members[0].rsplit(":", 1)[1])
+    assert os.sched_getaffinity(pid) == set(expected)
+    assert f"child 0 pinned to CPUs {list(expected)}, 1 threads" in fragile.log("worker")
+
+
 def test_killed_child_job_is_run_again(fragile, receipt_jpeg):
     job = submit(fragile.base_url, receipt_jpeg)
     kill_child_running(fragile, job["id"], attempt=1)

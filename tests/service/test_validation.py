@@ -1,7 +1,8 @@
-"""Input validation, error shapes and headers, in-process: nothing here needs Redis or a worker.
+"""Input validation, error shapes and headers.
 
-The app's Redis is unreachable on purpose, so a request that passes validation ends in a
-503: proof that the refusals below happen before anything would be queued.
+Each refusal runs twice: in-process against an app whose Redis is unreachable on purpose
+(a request that passed validation would end in a 503, so these refusals happen before
+anything could be queued), and over HTTP against the live service.
 """
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from PIL import Image
 
 from web import create_app
 from worker.settings import Settings
+
+from .helpers import HttpClient
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -36,6 +39,13 @@ def png_claiming(width: int, height: int) -> bytes:
 
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+
+
+@pytest.fixture(params=["in-process", "http"])
+def api(request, client):
+    if request.param == "in-process":
+        return client
+    return HttpClient(request.getfixturevalue("live_service").base_url)
 
 
 def assert_error(response, status: int, code: str) -> dict:
@@ -68,71 +78,71 @@ def assert_error(response, status: int, code: str) -> dict:
     (b'{"image": "aGVsbG8=", "model": "no-such-model"}', "unknown_model"),
 ])
 @pytest.mark.parametrize("path", ["/ocr", "/jobs"])
-def test_bad_json_requests_are_400(client, path, body, code):
-    assert_error(client.post(path, data=body, content_type="application/json"), 400, code)
+def test_bad_json_requests_are_400(api, path, body, code):
+    assert_error(api.post(path, data=body, content_type="application/json"), 400, code)
 
 
-def test_empty_body_is_400(client):
-    assert_error(client.post("/ocr", data=b"", content_type="application/json"), 400, "empty_body")
+def test_empty_body_is_400(api):
+    assert_error(api.post("/ocr", data=b"", content_type="application/json"), 400, "empty_body")
 
 
-def test_unknown_model_message_lists_the_installed_ones(client, text_png):
+def test_unknown_model_message_lists_the_installed_ones(api, text_png):
     from ocrcore.registry import MODEL_SETS
 
-    body = assert_error(client.post("/ocr", json={"image": b64(text_png), "model": "nope"}), 400, "unknown_model")
+    body = assert_error(api.post("/ocr", json={"image": b64(text_png), "model": "nope"}), 400, "unknown_model")
     assert all(name in body["error"]["message"] for name in MODEL_SETS)
 
 
-def test_multipart_without_file_is_400(client):
-    response = client.post("/ocr", data={"model": "ppocrv6-small"}, content_type="multipart/form-data")
+def test_multipart_without_file_is_400(api):
+    response = api.post("/ocr", data={"model": "ppocrv6-small"}, content_type="multipart/form-data")
     assert_error(response, 400, "missing_field")
 
 
-def test_multipart_bad_field_is_400(client, text_png):
-    response = client.post("/jobs", data={"file": (io.BytesIO(text_png), "a.png"), "det_limit_side": "huge"},
+def test_multipart_bad_field_is_400(api, text_png):
+    response = api.post("/jobs", data={"file": (io.BytesIO(text_png), "a.png"), "det_limit_side": "huge"},
                            content_type="multipart/form-data")
     assert_error(response, 400, "invalid_field")
 
 
-def test_other_content_types_are_415(client, text_png):
-    assert_error(client.post("/ocr", data=text_png, content_type="image/png"), 415, "unsupported_media_type")
+def test_other_content_types_are_415(api, text_png):
+    assert_error(api.post("/ocr", data=text_png, content_type="image/png"), 415, "unsupported_media_type")
 
 
 @pytest.mark.parametrize("data", [b"hello, these are words", b"\x00\x01\x02" * 100, b"<svg xmlns='x'></svg>"])
-def test_type_is_sniffed_from_bytes_not_name(client, data):
+def test_type_is_sniffed_from_bytes_not_name(api, data):
     """Not an image, whatever the file name and Content-Type claim."""
-    multipart = client.post("/ocr", data={"file": (io.BytesIO(data), "photo.jpg", "image/jpeg")},
+    multipart = api.post("/ocr", data={"file": (io.BytesIO(data), "photo.jpg", "image/jpeg")},
                             content_type="multipart/form-data")
     assert_error(multipart, 415, "unsupported_media_type")
-    assert_error(client.post("/ocr", json={"image": b64(data)}), 415, "unsupported_media_type")
+    assert_error(api.post("/ocr", json={"image": b64(data)}), 415, "unsupported_media_type")
 
 
-def test_pdf_is_not_supported_yet(client):
+def test_pdf_is_not_supported_yet(api):
     pdf = b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n"
-    body = assert_error(client.post("/jobs", json={"image": b64(pdf)}), 415, "unsupported_media_type")
+    body = assert_error(api.post("/jobs", json={"image": b64(pdf)}), 415, "unsupported_media_type")
     assert body["error"]["message"] == "PDF input is not supported yet"
-    response = client.post("/ocr", data={"file": (io.BytesIO(pdf), "doc.pdf")}, content_type="multipart/form-data")
+    response = api.post("/ocr", data={"file": (io.BytesIO(pdf), "doc.pdf")}, content_type="multipart/form-data")
     assert_error(response, 415, "unsupported_media_type")
 
 
-def test_pixel_cap_is_read_from_the_header(client):
-    body = assert_error(client.post("/ocr", json={"image": b64(png_claiming(20_000, 20_000))}), 413, "too_many_pixels")
+def test_pixel_cap_is_read_from_the_header(api):
+    body = assert_error(api.post("/ocr", json={"image": b64(png_claiming(20_000, 20_000))}), 413, "too_many_pixels")
     assert "limit is 40000000 pixels" in body["error"]["message"]
 
 
-def test_decompression_bomb_is_refused_without_decoding(client):
+def test_decompression_bomb_is_refused_without_decoding(api):
     """A real 400-megapixel PNG that compresses to a few dozen kilobytes."""
     buffer = io.BytesIO()
     Image.new("1", (20_000, 20_000)).save(buffer, format="PNG")
     bomb = buffer.getvalue()
     assert len(bomb) < 1_000_000
-    response = client.post("/ocr", data={"file": (io.BytesIO(bomb), "bomb.png")}, content_type="multipart/form-data")
+    response = api.post("/ocr", data={"file": (io.BytesIO(bomb), "bomb.png")}, content_type="multipart/form-data")
     assert_error(response, 413, "too_many_pixels")
 
 
-def test_unreadable_header_is_422(client):
-    assert_error(client.post("/ocr", json={"image": b64(b"\xff\xd8\xff" + b"\x00" * 200)}), 422, "undecodable_image")
-    assert_error(client.post("/ocr", json={"image": b64(b"GIF89a" + b"\xff" * 10)}), 422, "undecodable_image")
+def test_unreadable_header_is_422(api):
+    assert_error(api.post("/ocr", json={"image": b64(b"\xff\xd8\xff" + b"\x00" * 200)}), 422, "undecodable_image")
+    assert_error(api.post("/ocr", json={"image": b64(b"GIF89a" + b"\xff" * 10)}), 422, "undecodable_image")
 
 
 def test_size_caps(text_png):
@@ -165,13 +175,13 @@ def test_readyz_without_redis(client):
     assert client.get("/healthz").get_json() == {"status": "ok"}
 
 
-def test_unknown_urls_and_methods_are_json(client):
-    assert_error(client.get("/no/such/thing"), 404, "not_found")
-    assert_error(client.post("/no-such-page"), 404, "not_found")
-    assert_error(client.get("/jobs/not-a-job-id"), 404, "not_found")
-    assert_error(client.delete("/jobs/x"), 404, "not_found")
-    response = assert_error(client.get("/ocr"), 405, "method_not_allowed")
-    response = client.put("/jobs")
+def test_unknown_urls_and_methods_are_json(api):
+    assert_error(api.get("/no/such/thing"), 404, "not_found")
+    assert_error(api.post("/no-such-page"), 404, "not_found")
+    assert_error(api.get("/jobs/not-a-job-id"), 404, "not_found")
+    assert_error(api.delete("/jobs/x"), 404, "not_found")
+    response = assert_error(api.get("/ocr"), 405, "method_not_allowed")
+    response = api.put("/jobs")
     assert_error(response, 405, "method_not_allowed")
     assert "POST" in response.headers["Allow"]
 
@@ -187,10 +197,10 @@ def test_unexpected_exceptions_are_a_plain_500(app):
     assert "secret" not in json.dumps(body)
 
 
-def test_models(client):
+def test_models(api):
     from ocrcore.registry import DEFAULT_MODEL, MODEL_SETS
 
-    assert client.get("/models").get_json() == {"default": DEFAULT_MODEL, "models": list(MODEL_SETS)}
+    assert api.get("/models").get_json() == {"default": DEFAULT_MODEL, "models": list(MODEL_SETS)}
 
 
 def test_openapi_describes_every_route(app, client):
@@ -211,8 +221,8 @@ def test_openapi_describes_every_route(app, client):
     assert {"get", "delete"} <= set(document["paths"]["/jobs/{job_id}"])
 
 
-def test_ui_is_served_with_security_headers(client):
-    index = client.get("/")
+def test_ui_is_served_with_security_headers(api):
+    index = api.get("/")
     assert index.status_code == 200 and index.mimetype == "text/html"
     assert "frame-ancestors 'none'" in index.headers["Content-Security-Policy"]
     for name, value in SECURITY_HEADERS.items():
@@ -220,7 +230,7 @@ def test_ui_is_served_with_security_headers(client):
     html = index.get_data(as_text=True)
     for asset in ("/app.js", "/style.css"):
         assert asset in html
-        response = client.get(asset)
+        response = api.get(asset)
         assert response.status_code == 200 and response.headers["X-Content-Type-Options"] == "nosniff"
-    assert_error(client.get("/missing.js"), 404, "not_found")
-    assert_error(client.get("/../pyproject.toml"), 404, "not_found")
+    assert_error(api.get("/missing.js"), 404, "not_found")
+    assert_error(api.get("/../pyproject.toml"), 404, "not_found")
