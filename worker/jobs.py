@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import secrets
 import time
 from dataclasses import dataclass
@@ -86,13 +87,16 @@ return redis.call('ZCARD', KEYS[1])
 """
 
 
+_JOB_ID = re.compile(r"[A-Za-z0-9_-]{22}")
+
+
 def new_job_id() -> str:
     """128 random bits, URL-safe: the only thing standing between a job and a stranger."""
     return secrets.token_urlsafe(16)
 
 
 def looks_like_job_id(value: str) -> bool:
-    return len(value) == 22 and all(c.isalnum() or c in "-_" for c in value)
+    return _JOB_ID.fullmatch(value) is not None
 
 
 def iso_utc(timestamp: float | None) -> str | None:

@@ -5,6 +5,7 @@ Imported only by the worker (through the Celery app's `include`), never by the g
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import threading
 import time
@@ -33,7 +34,6 @@ log = logging.getLogger(__name__)
 _engine: OcrEngine | None = None
 _store: JobStore | None = None
 _member = ""  # this child's name in the heartbeat set
-_stop_heartbeat = threading.Event()
 
 
 def job_store() -> JobStore:
@@ -70,19 +70,20 @@ def init_child(**_):
     _member = member_name(current_process().pid)
     log.info("child %d pinned to CPUs %s, %d threads, model %s loaded in %.2fs",
              index, list(cpus), len(cpus), _engine.default_model, time.perf_counter() - started)
-    _stop_heartbeat.clear()
     threading.Thread(target=_heartbeat_loop, name="ocr-heartbeat", daemon=True).start()
 
 
 def _heartbeat_loop() -> None:
-    """Tell the gateway's /readyz this child is alive; stops when the process ends."""
+    """Tell the gateway's /readyz this child is alive; stops with the process, or when the
+    worker's main process is gone (an orphaned child may finish its job but takes no new one)."""
     settings = get_settings()
-    while not _stop_heartbeat.is_set():
+    parent = os.getppid()
+    while os.getppid() == parent:
         try:
             job_store().heartbeat(_member, settings.heartbeat_ttl)
         except Exception as exc:  # Redis away: readiness lapses on its own; keep trying
             log.warning("heartbeat failed: %s", exc)
-        _stop_heartbeat.wait(settings.heartbeat_interval)
+        time.sleep(settings.heartbeat_interval)
 
 
 @signals.worker_process_shutdown.connect
