@@ -60,10 +60,14 @@ class JobQueue:
         job = self.store.get(job_id)
         return job if job is not None and job.finished else None
 
+    def workers_alive(self) -> int:
+        """Worker children that reported alive within the heartbeat TTL."""
+        return self.store.workers_alive(self.settings.heartbeat_ttl)
+
     def ready(self) -> tuple[bool, int]:
         """(Redis reachable, worker children alive)."""
         try:
             self.redis.ping()
         except Exception:
             return False, 0
-        return True, self.store.workers_alive(self.settings.heartbeat_ttl)
+        return True, self.workers_alive()

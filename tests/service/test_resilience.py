@@ -127,6 +127,9 @@ def test_dead_worker_job_is_failed_after_its_deadline_and_readyz_goes_unready(fr
     body = readyz(fragile).json()
     assert body["status"] == "unready" and body["redis"] is True and body["workers"] == 0
     assert readyz(fragile).headers["Retry-After"]
+    # A synchronous call is refused at once instead of waiting out its timeout for nobody.
+    sync = requests.post(fragile.url("/ocr"), json={"image": b64(long_page)}, timeout=10)
+    assert sync.status_code == 503 and sync.json()["error"]["code"] == "no_worker" and sync.headers["Retry-After"]
 
     # Hard limit 8 s + 5 s grace after it started: then the job is failed, not left running.
     final = wait_for(fragile.url(job["url"]), timeout=30)
@@ -141,8 +144,6 @@ def test_backpressure_when_the_queue_is_full(fragile, text_png):
     assert response.status_code == 503, response.text
     assert response.json()["error"]["code"] == "queue_full"
     assert int(response.headers["Retry-After"]) > 0
-    sync = requests.post(fragile.url("/ocr"), files={"file": ("a.png", text_png)}, timeout=10)
-    assert sync.status_code == 503 and sync.headers["Retry-After"]
 
     # A worker coming back drains the queue: nothing was lost.
     fragile.start_worker(FRAGILE_ENV)

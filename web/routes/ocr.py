@@ -47,6 +47,10 @@ def ocr():
     """
     upload = read_upload(request, settings())
     queue = job_queue()
+    if not queue.workers_alive():
+        # Waiting the whole sync timeout for nobody helps no one; async jobs may still queue up.
+        raise ApiError(503, "no_worker", "No OCR worker is running; try again shortly.",
+                       headers={"Retry-After": str(settings().retry_after)})
     job = queue.submit(upload)
     timeout = settings().sync_timeout
     finished = queue.wait(job.id, timeout)
