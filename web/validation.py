@@ -37,6 +37,10 @@ IMAGE_TYPES = {
 }
 ALLOWED_NAMES = "JPEG, PNG, WebP, BMP, TIFF or GIF"
 _WHITESPACE = str.maketrans("", "", " \t\r\n")
+# Bodies that are read as JSON when they look like an object: `curl -d` without a
+# Content-Type header sends x-www-form-urlencoded, and some clients send text/plain.
+_LENIENT_TYPES = ("", "text/plain", "application/x-www-form-urlencoded")
+SEND_HINT = "Send application/json with a base64 'image', or multipart/form-data with a 'file'."
 _URLSAFE = str.maketrans("-_", "+/")
 
 
@@ -74,12 +78,10 @@ def read_upload(request: Request, settings: Settings) -> Upload:
     mimetype = request.mimetype
     if mimetype == "multipart/form-data":
         data, params = _read_multipart(request)
-    elif mimetype in ("application/json", "", "text/plain", "application/x-www-form-urlencoded") \
-            or mimetype.endswith("+json"):
+    elif _is_json(mimetype) or mimetype in _LENIENT_TYPES:
         data, params = _read_json(request, settings)
     else:
-        raise ApiError(415, "unsupported_media_type",
-                       "Send application/json with a base64 'image', or multipart/form-data with a 'file'.")
+        raise ApiError(415, "unsupported_media_type", SEND_HINT)
 
     if not data:
         raise ApiError(400, "empty_image", "The image is empty.")
@@ -106,13 +108,11 @@ def read_upload(request: Request, settings: Settings) -> Upload:
 
 def _read_json(request: Request, settings: Settings) -> tuple[bytes, OcrParams]:
     raw = request.get_data(cache=False)  # Flask enforces MAX_CONTENT_LENGTH while reading
-    if not raw.strip():
-        raise ApiError(400, "empty_body",
-                       "The request body is empty; send JSON {\"image\": \"<base64>\"} or a multipart 'file'.")
-    if not raw.lstrip().startswith(b"{") and request.mimetype not in ("application/json",) \
-            and not request.mimetype.endswith("+json"):
-        raise ApiError(415, "unsupported_media_type",
-                       "Send application/json with a base64 'image', or multipart/form-data with a 'file'.")
+    first = raw[:64].lstrip()[:1]
+    if not first and not raw.strip():
+        raise ApiError(400, "empty_body", "The request body is empty. " + SEND_HINT)
+    if first != b"{" and not _is_json(request.mimetype):
+        raise ApiError(415, "unsupported_media_type", SEND_HINT)
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
@@ -125,6 +125,10 @@ def _read_json(request: Request, settings: Settings) -> tuple[bytes, OcrParams]:
         raise field_error(exc) from None
     data = decode_base64(parsed.image, settings.max_upload_bytes)
     return data, OcrParams.model_validate(parsed.model_dump(exclude={"image"}))
+
+
+def _is_json(mimetype: str) -> bool:
+    return mimetype == "application/json" or mimetype.endswith("+json")
 
 
 def _read_multipart(request: Request) -> tuple[bytes, OcrParams]:
