@@ -17,4 +17,7 @@ spec = SpecTree(
     # spectree adds this one to every route, which is true: the last-resort handler's 500.
     validation_error_status=500,
     validation_error_model=ErrorResponse,
+    # Plain schema names (all models live in web/schemas.py, so they are unique) for client generators.
+    naming_strategy=lambda model: model.__name__,
+    nested_naming_strategy=lambda _parent, child: child,
 )
