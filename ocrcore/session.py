@@ -1,16 +1,44 @@
 """The one place onnxruntime sessions are configured and created."""
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import functools
+import sys
 from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
+
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+
+
+@functools.cache
+def tame_heap_growth() -> bool:
+    """Keep glibc from hoarding freed tensor memory (once per process; Linux only).
+
+    Every call allocates tensors of new shapes. glibc raises its mmap threshold each
+    time a large block is freed, so later large tensors land in the heap, fragment it
+    and RSS creeps up run after run. A fixed threshold sends every tensor over 256 KiB
+    to mmap, which is returned to the OS on free.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    name = ctypes.util.find_library("c")
+    if not name:
+        return False
+    try:
+        libc = ctypes.CDLL(name)
+        return bool(libc.mallopt(_M_MMAP_THRESHOLD, 256 * 1024)) and bool(libc.mallopt(_M_TRIM_THRESHOLD, 1 << 20))
+    except (OSError, AttributeError):  # not glibc (musl has no mallopt)
+        return False
 
 
 class OrtModel:
     """One ONNX model in one onnxruntime session with explicit, measured options."""
 
     def __init__(self, path: Path, threads: int):
+        tame_heap_growth()
         options = ort.SessionOptions()
         # Never ORT's default of "all cores on the host": a worker child owns a core group.
         options.intra_op_num_threads = max(1, threads)
