@@ -10,7 +10,7 @@ from worker.jobs import Job, JobStore
 from worker.settings import Settings
 
 from .errors import ApiError, unavailable
-from .validation import Upload
+from .validation import Upload, UploadFile
 
 log = logging.getLogger(__name__)
 
@@ -42,15 +42,22 @@ class JobQueue:
             raise ApiError(503, "queue_full",
                            f"The queue is full ({waiting} jobs waiting); try again in {self.settings.retry_after} s.",
                            headers={"Retry-After": str(self.settings.retry_after)})
-        job = self.store.create(upload.data, upload.params.engine_options(), ttl=self.settings.result_ttl)
+        pages = upload.page_count
+        job = self.store.create(
+            [f.data for f in upload.files], upload.params.job_options(), ttl=self.settings.result_ttl,
+            total=pages, file_meta=[f.meta() for f in upload.files],
+        )
+        # Long documents get longer limits: the message carries them, so every worker agrees.
+        soft, hard = self.settings.time_limits(pages)
         try:
-            self.celery.send_task(TASK_NAME, args=[job.id], queue=self.settings.queue_name)
+            self.celery.send_task(TASK_NAME, args=[job.id], queue=self.settings.queue_name,
+                                  soft_time_limit=soft, time_limit=hard)
         except Exception as exc:
             log.error("could not enqueue job %s: %s", job.id, exc)
             self.store.fail(job.id, "enqueue_failed", "The job could not be queued.")
             raise unavailable("The queue is unavailable; try again shortly.", self.settings.retry_after) from None
-        log.info("job %s queued: %s %dx%d, %d bytes", job.id, upload.kind, upload.width, upload.height,
-                 len(upload.data))
+        log.info("job %s queued: %s; %d page(s), %d bytes, output %s", job.id, describe(upload.files), pages,
+                 sum(len(f.data) for f in upload.files), upload.params.output_format)
         return job
 
     def wait(self, job_id: str, timeout: float) -> Job | None:
@@ -71,3 +78,10 @@ class JobQueue:
         except Exception:
             return False, 0
         return True, self.workers_alive()
+
+
+def describe(files: list[UploadFile]) -> str:
+    """For the log: "jpeg 463x1013" or "pdf 3 pages", comma-separated."""
+    return ", ".join(
+        f"pdf {f.page_count} page(s)" if f.kind == "pdf" else f"{f.kind} {f.width}x{f.height}" for f in files
+    )

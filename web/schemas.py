@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from spectree.model_adapter.pydantic_adapter import BaseFile
 
 JobStatus = Literal["queued", "running", "succeeded", "failed", "canceled"]
+OutputFormat = Literal["json", "text", "markdown", "html", "hocr"]  # ocrcore.formats.OUTPUT_FORMATS
 
 
 class OcrParams(BaseModel):
@@ -22,12 +23,23 @@ class OcrParams(BaseModel):
     det_limit_side: int | None = Field(
         None, ge=32, le=4096, description="Longest image side for text detection, in pixels; default: the engine's."
     )
-    # Accepted for compatibility with the Marker/Datalab form convention.
-    output_format: Literal["json"] = Field("json", description="Only 'json' for images.")
-    force_ocr: bool = Field(False, description="Images are always OCRed; accepted for compatibility.")
-    paginate_output: bool = Field(False, description="No effect for single images; accepted for compatibility.")
+    # Named as in the Marker/Datalab form convention.
+    output_format: OutputFormat = Field(
+        "json",
+        description="json: lines with boxes (the original shape for an image, pages for a PDF); "
+        "text, markdown, html or hocr: a document in that format.",
+    )
+    force_ocr: bool = Field(
+        False, description="OCR every PDF page, even one with a usable text layer. Images are always OCRed."
+    )
+    paginate_output: bool = Field(
+        False, description="Mark page boundaries in text, markdown and html output (Marker's page separator)."
+    )
+    page_range: str | None = Field(
+        None, max_length=1000, description="PDF pages to read, 1-based, e.g. '1-3,7'; default: all. Ignored for images."
+    )
 
-    @field_validator("model", "det_limit_side", mode="before")
+    @field_validator("model", "det_limit_side", "page_range", mode="before")
     @classmethod
     def _empty_is_default(cls, value):
         return None if value == "" else value
@@ -35,13 +47,34 @@ class OcrParams(BaseModel):
     def engine_options(self) -> dict:
         return {"model": self.model, "use_angle_cls": self.use_angle_cls, "det_limit_side": self.det_limit_side}
 
+    def job_options(self) -> dict:
+        """What the worker needs besides the files (the pages are chosen by the gateway)."""
+        return {
+            **self.engine_options(),
+            "output_format": self.output_format,
+            "force_ocr": self.force_ocr,
+            "paginate_output": self.paginate_output,
+        }
+
 
 class OcrJsonRequest(OcrParams):
-    image: str = Field(..., description="The image file, base64-encoded; a data: URL prefix is accepted.")
+    image: str | None = Field(
+        None, description="The file (an image or a PDF), base64-encoded; a data: URL prefix is accepted."
+    )
+    images: list[str] | None = Field(
+        None, description="Several files in one job instead of `image`, each with its own result."
+    )
 
 
 class OcrFormRequest(OcrParams):
-    file: BaseFile = Field(..., description="The image file (JPEG, PNG, WebP, BMP, TIFF or GIF).")
+    file: BaseFile = Field(
+        ..., description="The file: JPEG, PNG, WebP, BMP, TIFF, GIF or PDF. Repeat the field for several files."
+    )
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(..., description="Stable snake_case identifier, e.g. 'invalid_base64'.")
+    message: str = Field(..., description="A plain sentence for people.")
 
 
 class TextLineOut(BaseModel):
@@ -53,13 +86,51 @@ class TextLineOut(BaseModel):
 
 
 class OcrResponse(BaseModel):
+    """An image with output_format json: the original response shape, exactly."""
+
     processing_time: float = Field(..., description="Seconds the worker spent on the image.")
     results: list[TextLineOut]
 
 
-class ErrorDetail(BaseModel):
-    code: str = Field(..., description="Stable snake_case identifier, e.g. 'invalid_base64'.")
-    message: str = Field(..., description="A plain sentence for people.")
+class PageOut(BaseModel):
+    page: int = Field(..., description="1-based page number in the PDF.")
+    width: int = Field(..., description="Pixels of the page as rendered; the boxes are in this frame.")
+    height: int
+    source: Literal["ocr", "text_layer"] = Field(
+        ..., description="text_layer: the PDF's own text was used; ocr: the page was rendered and recognized."
+    )
+    results: list[TextLineOut]
+
+
+class DocumentResponse(BaseModel):
+    """A PDF with output_format json."""
+
+    processing_time: float = Field(..., description="Seconds the worker spent on the document.")
+    pages: list[PageOut]
+
+
+class FormattedResponse(BaseModel):
+    """Any file with output_format text, markdown, html or hocr, as a job result (POST /ocr
+    answers `content` itself, with its own media type)."""
+
+    processing_time: float
+    output_format: OutputFormat
+    content: str
+
+
+class FileResult(BaseModel):
+    filename: str | None = Field(..., description="The uploaded file's name; null for JSON `images`.")
+    result: OcrResponse | DocumentResponse | FormattedResponse | None = Field(
+        ..., description="This file's own result, as if it had been sent alone."
+    )
+    error: ErrorDetail | None = Field(..., description="Why this file has no result.")
+
+
+class FilesResponse(BaseModel):
+    """Several files in one request: one entry per file, in the order sent."""
+
+    processing_time: float
+    files: list[FileResult]
 
 
 class ErrorResponse(BaseModel):
@@ -78,8 +149,8 @@ class JobCreated(BaseModel):
 
 
 class Progress(BaseModel):
-    done: int
-    total: int
+    done: int = Field(..., description="Pages (an image is one page) finished so far.")
+    total: int = Field(..., description="Pages in the job, over all its files.")
 
 
 class JobBody(BaseModel):
@@ -89,7 +160,9 @@ class JobBody(BaseModel):
     started_at: str | None
     finished_at: str | None
     progress: Progress | None
-    result: OcrResponse | None = Field(..., description="Set when status is 'succeeded'.")
+    result: OcrResponse | DocumentResponse | FormattedResponse | FilesResponse | None = Field(
+        ..., description="Set when status is 'succeeded'."
+    )
     error: ErrorDetail | None = Field(..., description="Set when status is 'failed'.")
 
 

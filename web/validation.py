@@ -2,7 +2,9 @@
 
 Order matters: cheap checks first (body size, JSON, base64), then the file type from
 its magic bytes (never its name or Content-Type), then the pixel count from the
-image header alone, so a decompression bomb is refused without being decoded.
+image header alone, so a decompression bomb is refused without being decoded. A PDF
+is opened (never rendered) to refuse encrypted and broken files and to count the
+pages page_range selects; the worker renders them.
 """
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import base64
 import binascii
 import io
 import json
+import re
 import warnings
 from dataclasses import dataclass
 
@@ -17,6 +20,13 @@ from flask import Request
 from PIL import Image
 from pydantic import ValidationError
 
+from ocrcore.document import (
+    DocumentError,
+    PageRangeError,
+    PdfEncryptedError,
+    PdfTooManyPagesError,
+    open_pdf,
+)
 from ocrcore.registry import MODEL_SETS
 from worker.settings import Settings
 
@@ -35,22 +45,44 @@ IMAGE_TYPES = {
     "tiff": ("TIFF",),
     "gif": ("GIF",),
 }
-ALLOWED_NAMES = "JPEG, PNG, WebP, BMP, TIFF or GIF"
+IMAGE_NAMES = "JPEG, PNG, WebP, BMP, TIFF or GIF"
 _WHITESPACE = str.maketrans("", "", " \t\r\n")
 # Bodies that are read as JSON when they look like an object: `curl -d` without a
 # Content-Type header sends x-www-form-urlencoded, and some clients send text/plain.
 _LENIENT_TYPES = ("", "text/plain", "application/x-www-form-urlencoded")
 SEND_HINT = "Send application/json with a base64 'image', or multipart/form-data with a 'file'."
 _URLSAFE = str.maketrans("-_", "+/")
+# What parse_page_range accepts, checked up front so a bad page_range is refused for images too.
+_PAGE_RANGE = re.compile(r"\s*\d+(?:-\d+)?\s*(?:,\s*\d+(?:-\d+)?\s*)*", re.ASCII)
+
+
+@dataclass(frozen=True)
+class UploadFile:
+    data: bytes
+    kind: str  # a key of IMAGE_TYPES, or "pdf"
+    filename: str | None  # as the client named it; None for JSON uploads
+    width: int = 0  # images: from the header
+    height: int = 0
+    pages: tuple[int, ...] | None = None  # PDFs: the 0-based pages to read, page_range applied
+
+    @property
+    def page_count(self) -> int:
+        """Pages this file adds to the job (an image is one)."""
+        return 1 if self.pages is None else len(self.pages)
+
+    def meta(self) -> dict:
+        """What the worker is told about the file besides its bytes."""
+        return {"filename": self.filename, "kind": self.kind, "pages": None if self.pages is None else list(self.pages)}
 
 
 @dataclass(frozen=True)
 class Upload:
-    data: bytes
-    kind: str  # a key of IMAGE_TYPES
-    width: int
-    height: int
+    files: list[UploadFile]
     params: OcrParams
+
+    @property
+    def page_count(self) -> int:
+        return sum(f.page_count for f in self.files)
 
 
 def sniff_type(data: bytes) -> str | None:
@@ -77,36 +109,78 @@ def read_upload(request: Request, settings: Settings) -> Upload:
     """Parse either encoding and check everything; raises ApiError with the right status."""
     mimetype = request.mimetype
     if mimetype == "multipart/form-data":
-        data, params = _read_multipart(request)
+        raw_files, params = _read_multipart(request, settings)
     elif _is_json(mimetype) or mimetype in _LENIENT_TYPES:
-        data, params = _read_json(request, settings)
+        raw_files, params = _read_json(request, settings)
     else:
         raise ApiError(415, "unsupported_media_type", SEND_HINT)
 
-    if not data:
-        raise ApiError(400, "empty_image", "The image is empty.")
-    if len(data) > settings.max_upload_bytes:
-        raise ApiError(413, "payload_too_large",
-                       f"The file is {len(data)} bytes; the limit is {settings.max_upload_bytes} bytes.")
     if params.model is not None and params.model not in MODEL_SETS:
         raise ApiError(400, "unknown_model",
                        f"Unknown model set '{params.model}'; choose one of: {', '.join(MODEL_SETS)}.")
+    if params.page_range is not None and not _PAGE_RANGE.fullmatch(params.page_range):
+        raise ApiError(400, "invalid_page_range",
+                       f"page_range {params.page_range!r} is malformed; use page numbers and ranges like 1-3,7.")
+    files = []
+    for number, (data, filename) in enumerate(raw_files, start=1):
+        try:
+            files.append(_check_file(data, filename, params, settings))
+        except ApiError as exc:
+            if len(raw_files) > 1:  # say which file, by name when it has one
+                exc.message = f"File {number}{f' ({filename})' if filename else ''}: {exc.message}"
+            raise
+    upload = Upload(files=files, params=params)
+    if len(files) > 1 and upload.page_count > settings.max_pdf_pages:
+        raise ApiError(413, "too_many_pages",
+                       f"The files have {upload.page_count} pages in all; the limit is {settings.max_pdf_pages} "
+                       "pages per job. Send them in several jobs or use page_range.")
+    return upload
 
+
+def _check_file(data: bytes, filename: str | None, params: OcrParams, settings: Settings) -> UploadFile:
+    if not data:
+        raise ApiError(400, "empty_image", "The file is empty.")
+    if len(data) > settings.max_upload_bytes:
+        raise ApiError(413, "payload_too_large",
+                       f"The file is {len(data)} bytes; the limit is {settings.max_upload_bytes} bytes.")
     kind = sniff_type(data)
     if kind == "pdf":
-        raise ApiError(415, "unsupported_media_type", "PDF input is not supported yet")
+        return UploadFile(data=data, kind=kind, filename=filename, pages=_pdf_pages(data, params, settings))
     if kind is None:
         raise ApiError(415, "unsupported_media_type",
-                       f"The file is not a supported image type ({ALLOWED_NAMES}).")
+                       f"The file is not a supported image type ({IMAGE_NAMES}) or a PDF.")
     width, height = _image_size(data, kind, settings.max_image_pixels)
     if width * height > settings.max_image_pixels:
         raise ApiError(413, "too_many_pixels",
                        f"The image is {width}x{height} = {width * height} pixels; "
                        f"the limit is {settings.max_image_pixels} pixels.")
-    return Upload(data=data, kind=kind, width=width, height=height, params=params)
+    return UploadFile(data=data, kind=kind, filename=filename, width=width, height=height)
 
 
-def _read_json(request: Request, settings: Settings) -> tuple[bytes, OcrParams]:
+def _pdf_pages(data: bytes, params: OcrParams, settings: Settings) -> tuple[int, ...]:
+    """Open the PDF (parsing only: nothing is rendered here) and pick its pages."""
+    try:
+        with open_pdf(data, max_pages=settings.max_pdf_pages, page_range=params.page_range) as document:
+            return tuple(document.selected_pages)
+    except PdfEncryptedError as exc:
+        raise ApiError(422, "pdf_encrypted", _sentence(exc)) from None
+    except PageRangeError as exc:
+        raise ApiError(400, "invalid_page_range", _sentence(exc)) from None
+    except PdfTooManyPagesError as exc:
+        raise ApiError(413, "too_many_pages", _sentence(exc)) from None
+    except DocumentError as exc:
+        raise ApiError(422, "invalid_pdf", _sentence(exc)) from None
+
+
+def _sentence(exc: Exception) -> str:
+    """ocrcore's lower-case messages as the API's sentences."""
+    text = str(exc).strip()
+    if text[:1].islower() and not text.split(" ", 1)[0].count("_"):  # never "Page_range"
+        text = text[:1].upper() + text[1:]
+    return text + ("" if text.endswith(".") else ".")
+
+
+def _read_json(request: Request, settings: Settings) -> tuple[list[tuple[bytes, None]], OcrParams]:
     raw = request.get_data(cache=False)  # Flask enforces MAX_CONTENT_LENGTH while reading
     first = raw[:64].lstrip()[:1]
     if not first and not raw.strip():
@@ -123,30 +197,52 @@ def _read_json(request: Request, settings: Settings) -> tuple[bytes, OcrParams]:
         parsed = OcrJsonRequest.model_validate(body)
     except ValidationError as exc:
         raise field_error(exc) from None
-    data = decode_base64(parsed.image, settings.max_upload_bytes)
-    return data, OcrParams.model_validate(parsed.model_dump(exclude={"image"}))
+    if parsed.image is not None and parsed.images is not None:
+        raise ApiError(400, "invalid_field", "Send either 'image' or 'images', not both.")
+    if parsed.image is None and not parsed.images:
+        raise ApiError(400, "missing_field", "The field 'image' is required.")
+    encoded = [parsed.image] if parsed.image is not None else parsed.images
+    _check_count(len(encoded), settings)
+    files = [(decode_base64(text, settings.max_upload_bytes), None) for text in encoded]
+    return files, OcrParams.model_validate(parsed.model_dump(exclude={"image", "images"}))
+
+
+def _check_count(count: int, settings: Settings) -> None:
+    if count > settings.max_files_per_job:
+        raise ApiError(400, "too_many_files",
+                       f"{count} files sent; the limit is {settings.max_files_per_job} per request.")
 
 
 def _is_json(mimetype: str) -> bool:
     return mimetype == "application/json" or mimetype.endswith("+json")
 
 
-def _read_multipart(request: Request) -> tuple[bytes, OcrParams]:
+def _read_multipart(request: Request, settings: Settings) -> tuple[list[tuple[bytes, str | None]], OcrParams]:
     files = request.files  # parsing enforces MAX_CONTENT_LENGTH and the form limits
-    upload = files.get("file")
-    if upload is None:
-        raise ApiError(400, "missing_field", "Send the image in a multipart field named 'file'.")
+    uploads = files.getlist("file")
+    if not uploads:
+        raise ApiError(400, "missing_field", "Send the file in a multipart field named 'file'.")
     extra_files = [name for name in files if name != "file"]
     if extra_files:
-        raise ApiError(400, "unknown_field", f"Unexpected file field '{extra_files[0]}'; send one 'file'.")
+        raise ApiError(400, "unknown_field",
+                       f"Unexpected file field '{extra_files[0]}'; send each file in a field named 'file'.")
+    _check_count(len(uploads), settings)
     # An empty form field (an unset <select>, say) means "the default".
     fields = {name: request.form.get(name) for name in request.form if request.form.get(name) != ""}
     try:
-        parsed = OcrFormRequest.model_validate({**fields, "file": upload})
+        parsed = OcrFormRequest.model_validate({**fields, "file": uploads[0]})
     except ValidationError as exc:
         raise field_error(exc) from None
-    data = upload.stream.read()
+    data = [(upload.stream.read(), _filename(upload.filename)) for upload in uploads]
     return data, OcrParams.model_validate(parsed.model_dump(exclude={"file"}))
+
+
+def _filename(name: str | None) -> str | None:
+    """The client's file name, kept only as a label: no directories, no control characters, short."""
+    if not name:
+        return None
+    name = re.sub(r"[\x00-\x1f\x7f]", "", name.replace("\\", "/").rsplit("/", 1)[-1]).strip()
+    return name[:255] or None
 
 
 def decode_base64(text: str, max_bytes: int) -> bytes:

@@ -1,7 +1,7 @@
 """The job record, kept in Redis by the gateway and the worker alike.
 
-One hash per job holds its state; the upload waits under its own key until a worker
-takes it; a per-job list receives the job id once the job is finished, so a waiting
+One hash per job holds its state; the uploaded files wait under their own key (a list,
+one entry per file) until a worker takes them; a per-job list receives the job id once the job is finished, so a waiting
 request can BLPOP it instead of polling. Every status change is a compare-and-set in
 a Lua script: a canceled or finished job is never overwritten.
 """
@@ -75,6 +75,15 @@ redis.call('EXPIRE', KEYS[1], ttl)
 return {'running', attempts}
 """ % DONE_LIST_TTL
 
+# KEYS: job. ARGV: pages done. Records progress only while the job runs (a canceled or
+# expired job is neither changed nor recreated) and returns the status, so the worker
+# learns of a cancellation between pages.
+_PROGRESS = """
+local cur = redis.call('HGET', KEYS[1], 'status')
+if cur == 'running' then redis.call('HSET', KEYS[1], 'progress_done', ARGV[1]) end
+return cur or ''
+"""
+
 # KEYS: workers zset. ARGV: member, ttl ("" to only count). Uses Redis' clock, not ours.
 _HEARTBEAT = """
 local t = redis.call('TIME')
@@ -122,6 +131,7 @@ class Job:
     result: dict | None
     error: dict | None
     options: dict
+    files: list[dict]  # per uploaded file: {"filename", "kind", "pages"} (pages: 0-based, PDFs only)
     attempts: int
     ttl: int
     deadline: float | None
@@ -145,6 +155,7 @@ class Job:
             result=json.loads(f["result"]) if f.get("result") else None,
             error=json.loads(f["error"]) if f.get("error") else None,
             options=json.loads(f.get("options") or "{}"),
+            files=json.loads(f.get("files") or "[]"),
             attempts=int(f.get("attempts") or 0),
             ttl=int(f["ttl"]),
             deadline=number("deadline"),
@@ -178,6 +189,7 @@ class JobStore:
         self._transition = redis.register_script(_TRANSITION)
         self._start = redis.register_script(_START)
         self._heartbeat = redis.register_script(_HEARTBEAT)
+        self._progress = redis.register_script(_PROGRESS)
 
     # keys
     def job_key(self, job_id: str) -> str:
@@ -197,25 +209,29 @@ class JobStore:
         return [self.job_key(job_id), self.done_key(job_id), self.upload_key(job_id)]
 
     # gateway side
-    def create(self, data: bytes, options: dict, ttl: int, total: int = 1) -> Job:
-        """Store the upload and a queued record, atomically; the caller then enqueues the id."""
+    def create(self, files: list[bytes], options: dict, ttl: int, total: int = 1,
+               file_meta: list[dict] | None = None) -> Job:
+        """Store the uploaded files and a queued record, atomically; the caller then enqueues the id."""
         job_id = new_job_id()
         now = time.time()
+        meta = file_meta or [{"filename": None, "kind": None, "pages": None} for _ in files]
         fields = {
             "status": QUEUED,
             "created_at": repr(now),
             "options": json.dumps(options),
+            "files": json.dumps(meta),
             "progress_done": 0,
             "progress_total": total,
             "attempts": 0,
             "ttl": ttl,
         }
         with self.redis.pipeline(transaction=True) as pipe:
-            pipe.set(self.upload_key(job_id), data, ex=ttl)
+            pipe.rpush(self.upload_key(job_id), *files)
+            pipe.expire(self.upload_key(job_id), ttl)
             pipe.hset(self.job_key(job_id), mapping=fields)
             pipe.expire(self.job_key(job_id), ttl)
             pipe.execute()
-        return Job(job_id, QUEUED, now, None, None, 0, total, None, None, options, 0, ttl, None, None)
+        return Job(job_id, QUEUED, now, None, None, 0, total, None, None, options, meta, 0, ttl, None, None)
 
     def get(self, job_id: str) -> Job | None:
         """The job, or None if unknown or expired. A running job past its deadline is failed here."""
@@ -256,8 +272,14 @@ class JobStore:
         )
         return status.decode(), int(attempts)
 
-    def load_upload(self, job_id: str) -> bytes | None:
-        return self.redis.get(self.upload_key(job_id))
+    def load_upload(self, job_id: str, index: int = 0) -> bytes | None:
+        """One uploaded file (fetched one at a time: a batch is never all in memory twice)."""
+        return self.redis.lindex(self.upload_key(job_id), index)
+
+    def progress(self, job_id: str, done: int) -> str:
+        """Record pages done while the job runs; returns its status ('' if it is gone)."""
+        status = self._progress(keys=[self.job_key(job_id)], args=[done])
+        return status.decode() if isinstance(status, bytes) else str(status or "")
 
     def succeed(self, job_id: str, result: dict) -> bool:
         fields = {"finished_at": repr(time.time()), "result": json.dumps(result)}

@@ -25,6 +25,15 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(20 * MB, gt=0)  # decoded file size; the HTTP body may be 4/3 of it (base64)
     max_image_pixels: int = Field(40_000_000, gt=0)  # width x height from the header; the worker checks again
 
+    # Documents and batches (PDF pages are rendered by the worker, never by the gateway).
+    max_files_per_job: int = Field(10, ge=1)  # multipart `file` fields (or JSON `images`) per request
+    max_pdf_pages: int = Field(200, ge=1)  # pages selected in one job, over all its PDFs
+    pdf_dpi: float = Field(200.0, ge=36, le=600)  # render resolution (ocrcore.document explains 200)
+    pdf_max_page_pixels: int = Field(4096 * 4096, gt=0)  # a larger page is rendered at a lower DPI
+    # Each page gets this long (a Python-level alarm in the worker child); a job's Celery limits
+    # grow by it for every page after the first, so long documents are not cut short.
+    page_time_limit: float = Field(60.0, gt=0)
+
     # Job lifetime.
     sync_timeout: float = Field(60.0, gt=0)  # POST /ocr waits this long, then answers 504 with the job's URL
     result_ttl: int = Field(86_400, gt=0)  # a job and its result are kept this long after they last changed
@@ -38,7 +47,7 @@ class Settings(BaseSettings):
     default_model: str | None = None  # None: ocrcore.registry.DEFAULT_MODEL
     soft_time_limit: float = Field(120.0, gt=0)  # the task stops and the job fails with "time_limit"
     hard_time_limit: float = Field(150.0, gt=0)  # the child is killed; the job fails with "time_limit"
-    visibility_timeout: int | None = None  # None: hard_time_limit + 60; a lost message is redelivered after it
+    visibility_timeout: int | None = None  # None: the longest job's hard limit + 60; then a lost message is redelivered
     max_memory_per_child_mb: int = Field(2048, gt=0)  # a child above this RSS is replaced after its task
     heartbeat_interval: float = Field(1.0, gt=0)  # each warmed-up worker child reports alive this often
 
@@ -54,14 +63,26 @@ class Settings(BaseSettings):
     def _check_limits(self) -> "Settings":
         if self.hard_time_limit <= self.soft_time_limit:
             raise ValueError("OCR_HARD_TIME_LIMIT must be greater than OCR_SOFT_TIME_LIMIT")
-        if self.visibility_timeout is not None and self.visibility_timeout <= self.hard_time_limit:
-            raise ValueError("OCR_VISIBILITY_TIMEOUT must be greater than OCR_HARD_TIME_LIMIT")
+        longest = self.time_limits(self.max_pdf_pages)[1]
+        if self.visibility_timeout is not None and self.visibility_timeout <= longest:
+            # Redis redelivers a message still unacknowledged after this long: to a second
+            # child while the first is still running the job, if a job may outlast it.
+            raise ValueError(
+                f"OCR_VISIBILITY_TIMEOUT must be greater than the longest job's hard time limit ({longest:g} s: "
+                "OCR_HARD_TIME_LIMIT + OCR_PAGE_TIME_LIMIT for each page after the first, up to OCR_MAX_PDF_PAGES)"
+            )
         return self
+
+    def time_limits(self, pages: int) -> tuple[float, float]:
+        """(soft, hard) seconds for a job of `pages` pages (an image counts as one): the
+        configured limits for one page, plus page_time_limit for each further page."""
+        extra = self.page_time_limit * max(0, pages - 1)
+        return self.soft_time_limit + extra, self.hard_time_limit + extra
 
     @property
     def broker_visibility_timeout(self) -> int:
         """Seconds before an unacknowledged message (its worker died) is delivered again."""
-        return self.visibility_timeout or int(self.hard_time_limit) + 60
+        return self.visibility_timeout or int(self.time_limits(self.max_pdf_pages)[1]) + 60
 
     @property
     def max_body_bytes(self) -> int:

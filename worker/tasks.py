@@ -15,18 +15,12 @@ from celery import Task, signals
 from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
 from redis import Redis
 
-from ocrcore import (
-    ImageDecodeError,
-    ImageTooLargeError,
-    OcrEngine,
-    OcrOptions,
-    PipelineConfig,
-    UnknownModelError,
-)
+from ocrcore import OcrEngine, PipelineConfig, UnknownModelError
 
 from .celery_app import TASK_NAME, celery_app
 from .cores import pin_current_process, plan_core_groups
 from .jobs import JobStore
+from .processing import FileError, JobInput, JobRunner, JobStopped
 from .settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -103,7 +97,9 @@ class OcrTask(Task):
             return
         settings = get_settings()
         if isinstance(exc, TimeLimitExceeded):
-            code, message = "time_limit", f"OCR did not finish within the {settings.hard_time_limit:g} s time limit."
+            # Celery passes the limit it enforced: the job's own, which grows with its pages.
+            limit = exc.args[0] if exc.args and isinstance(exc.args[0], (int, float)) else settings.hard_time_limit
+            code, message = "time_limit", f"OCR did not finish within the {limit:g} s time limit."
         else:
             code, message = "internal_error", "The worker failed while processing this job."
         if job_store().fail(job_id, code, message):
@@ -114,9 +110,13 @@ class OcrTask(Task):
 def run_ocr(self, job_id: str) -> None:
     settings = get_settings()
     store = job_store()
+    # The gateway sends each job's limits (they grow with its pages); older messages have none.
+    hard_limit, soft_limit = self.request.timelimit or (None, None)
+    hard_limit = hard_limit or settings.hard_time_limit
+    soft_limit = soft_limit or settings.soft_time_limit
     status, attempt = store.start(
         job_id, worker=_member or member_name(current_process().pid),
-        hard_time_limit=settings.hard_time_limit, max_attempts=settings.max_attempts,
+        hard_time_limit=hard_limit, max_attempts=settings.max_attempts,
     )
     if status == "exhausted":
         log.error("job %s failed: its worker died %d times", job_id, attempt - 1)
@@ -127,37 +127,41 @@ def run_ocr(self, job_id: str) -> None:
     if attempt > 1:
         log.warning("job %s: attempt %d after a lost worker", job_id, attempt)
 
-    data = store.load_upload(job_id)
     job = store.get(job_id)
-    if data is None or job is None:
-        store.fail(job_id, "upload_expired", "The upload expired before a worker could process it.")
+    if job is None:
+        log.info("job %s expired while starting", job_id)
         return
-    options = OcrOptions(
-        model=job.options.get("model"),
-        use_angle_cls=job.options.get("use_angle_cls", True),
-        det_limit_side=job.options.get("det_limit_side"),
+    files = job.files or [{"filename": None, "kind": None, "pages": None}]
+    runner = JobRunner(
+        _engine or OcrEngine(threads=1, default_model=settings.default_model),
+        settings,
+        JobInput(files=files, options=job.options),
+        load=lambda index: store.load_upload(job_id, index),
+        report=lambda done: store.progress(job_id, done),
     )
-    engine = _engine or OcrEngine(threads=1, default_model=settings.default_model)
+    started = time.perf_counter()
     try:
-        result = engine.run(data, options)
+        result = runner.run()
     except SoftTimeLimitExceeded:
-        _fail(store, job_id, "time_limit", f"OCR did not finish within the {settings.soft_time_limit:g} s time limit.")
-    except ImageTooLargeError:
-        _fail(store, job_id, "too_many_pixels",
-              f"The image has more pixels than the limit of {settings.max_image_pixels}.")
-    except ImageDecodeError:
-        _fail(store, job_id, "undecodable_image", "The image could not be decoded; it may be corrupt or truncated.")
+        _fail(store, job_id, "time_limit", f"OCR did not finish within the {soft_limit:g} s time limit.")
+    except JobStopped as stopped:
+        log.info("job %s stopped after %d page(s): it is %s", job_id, runner.done, stopped.status or "gone")
+    except FileError as exc:
+        _fail(store, job_id, exc.code, exc.message)
     except UnknownModelError:
-        _fail(store, job_id, "unknown_model", f"The model set {options.model!r} is not installed on this worker.")
+        _fail(store, job_id, "unknown_model",
+              f"The model set {runner.options.model!r} is not installed on this worker.")
     except Exception:
         log.exception("job %s: the OCR engine failed", job_id)
-        _fail(store, job_id, "internal_error", "The OCR engine failed on this image.")
+        _fail(store, job_id, "internal_error", "The OCR engine failed on this file.")
     else:
-        if store.succeed(job_id, result.to_dict()):
-            t = result.timings
-            log.info("job %s succeeded: %dx%d, %d lines, model %s, %.3fs (decode %.3f det %.3f cls %.3f rec %.3f)",
-                     job_id, result.width, result.height, len(result.lines), result.model,
-                     result.processing_time, t.get("decode", 0), t.get("det", 0), t.get("cls", 0), t.get("rec", 0))
+        if store.succeed(job_id, result):
+            t = runner.timings
+            log.info("job %s succeeded: %d file(s), %d page(s) OCRed, %d from a text layer, output %s, %.3fs "
+                     "(decode %.3f det %.3f cls %.3f rec %.3f)",
+                     job_id, len(files), runner.ocr_pages, runner.text_layer_pages, runner.output_format,
+                     time.perf_counter() - started, t.get("decode", 0), t.get("det", 0), t.get("cls", 0),
+                     t.get("rec", 0))
         else:
             log.info("job %s finished but was canceled meanwhile; result dropped", job_id)
 

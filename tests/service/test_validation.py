@@ -117,12 +117,12 @@ def test_type_is_sniffed_from_bytes_not_name(api, data):
     assert_error(api.post("/ocr", json={"image": b64(data)}), 415, "unsupported_media_type")
 
 
-def test_pdf_is_not_supported_yet(api):
+def test_pdf_without_pages_is_refused_before_queueing(api):
+    """PDFs are sniffed like images and opened (not rendered) by the gateway: more in test_documents.py."""
     pdf = b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n"
-    body = assert_error(api.post("/jobs", json={"image": b64(pdf)}), 415, "unsupported_media_type")
-    assert body["error"]["message"] == "PDF input is not supported yet"
+    assert_error(api.post("/jobs", json={"image": b64(pdf)}), 422, "invalid_pdf")
     response = api.post("/ocr", data={"file": (io.BytesIO(pdf), "doc.pdf")}, content_type="multipart/form-data")
-    assert_error(response, 415, "unsupported_media_type")
+    assert_error(response, 422, "invalid_pdf")
 
 
 def test_pixel_cap_is_read_from_the_header(api):

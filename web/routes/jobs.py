@@ -27,7 +27,7 @@ NOT_FOUND = "No job with this id; it never existed or its result expired."
     skip_validation=True,
 )
 def create_job():
-    """Queue an image for OCR and return at once.
+    """Queue one or more images or PDFs for OCR and return at once.
 
     Same inputs as POST /ocr. Poll the job at the returned `url` (also the Location header).
     """

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, Response as FlaskResponse, jsonify, request
 from spectree import Response
 
+from ocrcore.formats import MIMETYPES
 from worker.jobs import CANCELED, SUCCEEDED, Job
 
 from ..errors import ApiError
@@ -23,6 +24,11 @@ FAILURE_STATUS = {
     "too_many_pixels": 413,
     "unknown_model": 400,
     "time_limit": 504,
+    "invalid_pdf": 422,
+    "pdf_encrypted": 422,
+    "page_too_large": 413,
+    "too_many_pages": 413,
+    "invalid_page_range": 400,
 }
 
 
@@ -39,11 +45,16 @@ FAILURE_STATUS = {
     skip_validation=True,
 )
 def ocr():
-    """Recognize the text in one image and wait for the result.
+    """Recognize the text in an image or PDF and wait for the result.
 
-    Send JSON {"image": "<base64>"} or a multipart form with a `file`. If no result comes
-    within the server's sync timeout the answer is 504 with the job's id and URL: the job
-    keeps running and its result can be fetched there.
+    Send JSON {"image": "<base64>"} or a multipart form with a `file` (repeat it, or send
+    JSON `images`, for several files). An image with output_format json answers
+    {"processing_time", "results"}; a PDF answers {"processing_time", "pages"}; one file
+    in another output_format answers that document itself (text/plain, text/markdown,
+    text/html, application/xhtml+xml for hocr); several files answer
+    {"processing_time", "files"}. If no result comes within the server's sync timeout
+    the answer is 504 with the job's id and URL: the job keeps running and its result
+    can be fetched there.
     """
     upload = read_upload(request, settings())
     queue = job_queue()
@@ -62,7 +73,15 @@ def ocr():
 
 def sync_answer(job: Job):
     if job.status == SUCCEEDED:
-        return jsonify(job.result)
+        result = job.result
+        fmt = job.options.get("output_format", "json")
+        if fmt != "json" and isinstance(result, dict) and isinstance(result.get("content"), str):
+            # One file in a text format: the document itself, ready for `curl -o`.
+            response = FlaskResponse(result["content"], mimetype=MIMETYPES[fmt].split(";")[0])
+            response.headers["Content-Type"] = MIMETYPES[fmt]
+            response.headers["X-Processing-Time"] = str(result.get("processing_time", ""))
+            return response
+        return jsonify(result)
     if job.status == CANCELED:
         raise ApiError(409, "canceled", "The job was canceled before it finished.")
     error = job.error or {"code": "internal_error", "message": "The job failed."}

@@ -1,0 +1,221 @@
+"""One job's files through the OCR core: images, PDF pages (text layer or OCR), then the output format.
+
+Runs in a worker child. PDFs are opened here, in the process that renders them, never in
+the gateway's or the parent's; each page is bounded by a time limit, progress is written
+after every page, and a cancellation is noticed between pages.
+"""
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from ocrcore import ImageDecodeError, ImageTooLargeError, OcrEngine, OcrOptions, OcrResult
+from ocrcore.document import (
+    DocumentError,
+    PdfEncryptedError,
+    PdfPageTooLargeError,
+    PdfTooManyPagesError,
+    open_pdf,
+)
+from ocrcore.formats import PageResult, render
+
+from .settings import Settings
+
+
+class JobStopped(Exception):
+    """The job was canceled, or its record expired, while it ran: drop the work."""
+
+    def __init__(self, status: str):
+        super().__init__(status or "gone")
+        self.status = status
+
+
+class PageTimeLimitExceeded(Exception):
+    """One page took longer than the page time limit."""
+
+
+class FileError(Exception):
+    """A file this job cannot read; `code` and `message` are for the client."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+    def body(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message}
+
+
+@dataclass(frozen=True)
+class JobInput:
+    """What the job record says to do: the files' descriptions and the options."""
+
+    files: list[dict]  # {"filename", "kind", "pages"} per file, in upload order
+    options: dict  # OcrParams.job_options()
+
+    @property
+    def engine_options(self) -> OcrOptions:
+        return OcrOptions(
+            model=self.options.get("model"),
+            use_angle_cls=self.options.get("use_angle_cls", True),
+            det_limit_side=self.options.get("det_limit_side"),
+        )
+
+
+@contextmanager
+def page_time_limit(seconds: float, what: str) -> Iterator[None]:
+    """Raise PageTimeLimitExceeded in this thread once `seconds` pass (checked whenever
+    Python code runs, so a long native call is cut at its end; the job's hard limit is
+    the backstop for calls that never end). Only the main thread can take signals."""
+    if seconds <= 0 or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_alarm(signum, frame):
+        raise PageTimeLimitExceeded(f"{what} took longer than the {seconds:g} s page time limit")
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+class JobRunner:
+    """Runs the files of one job in order and builds its result.
+
+    `load(i)` fetches file i's bytes (None if they expired); `report(done)` records the
+    pages done and returns the job's status, so a canceled job stops at the next page.
+    """
+
+    def __init__(
+        self,
+        engine: OcrEngine,
+        settings: Settings,
+        job: JobInput,
+        load: Callable[[int], bytes | None],
+        report: Callable[[int], str],
+    ):
+        self.engine = engine
+        self.settings = settings
+        self.job = job
+        self.options = job.engine_options
+        self.output_format = job.options.get("output_format", "json")
+        self.paginate = bool(job.options.get("paginate_output", False))
+        self.force_ocr = bool(job.options.get("force_ocr", False))
+        self.load = load
+        self.report = report
+        self.done = 0
+        self.ocr_pages = 0
+        self.text_layer_pages = 0
+        self.timings: dict[str, float] = {}  # seconds per engine stage, summed over pages
+
+    def run(self) -> dict:
+        """The job's result: a single file's own result, or {"processing_time", "files"}."""
+        started = time.perf_counter()
+        entries = []
+        single = len(self.job.files) == 1
+        for index, meta in enumerate(self.job.files):
+            data = self.load(index)
+            if data is None:
+                raise FileError("upload_expired", "The upload expired before a worker could process it.")
+            done_before = self.done
+            try:
+                entries.append({"filename": meta.get("filename"), "result": self._file(data, meta), "error": None})
+            except FileError as exc:
+                if single:
+                    raise
+                entries.append({"filename": meta.get("filename"), "result": None, "error": exc.body()})
+                self._advance(done_before + _page_count(meta))  # the pages it will never do
+            del data
+        if single:
+            return entries[0]["result"]
+        return {"processing_time": round(time.perf_counter() - started, 3), "files": entries}
+
+    # --- one file -----------------------------------------------------------
+
+    def _file(self, data: bytes, meta: dict) -> dict:
+        started = time.perf_counter()
+        is_document = meta.get("kind") == "pdf"
+        try:
+            pages = self._pdf(data, meta.get("pages")) if is_document else [self._image(data)]
+        except ImageTooLargeError:
+            raise FileError("too_many_pixels",
+                            f"The image has more pixels than the limit of {self.settings.max_image_pixels}.") from None
+        except ImageDecodeError:
+            raise FileError("undecodable_image",
+                            "The image could not be decoded; it may be corrupt or truncated.") from None
+        except PdfEncryptedError as exc:
+            raise FileError("pdf_encrypted", _sentence(exc)) from None
+        except (PdfPageTooLargeError, PdfTooManyPagesError) as exc:
+            raise FileError("page_too_large" if isinstance(exc, PdfPageTooLargeError) else "too_many_pages",
+                            _sentence(exc)) from None
+        except DocumentError as exc:
+            raise FileError("invalid_pdf", _sentence(exc)) from None
+        except PageTimeLimitExceeded as exc:
+            raise FileError("time_limit", _sentence(exc)) from None
+        elapsed = time.perf_counter() - started
+        body, _ = render(pages, elapsed, self.output_format, self.paginate, is_document=is_document)
+        if isinstance(body, str):  # a text format: the job result must stay JSON
+            return {"processing_time": round(elapsed, 3), "output_format": self.output_format, "content": body}
+        return body
+
+    def _image(self, data: bytes) -> PageResult:
+        # An image's time is bounded by the job's own limits (a one-page job's are the base ones).
+        result = self._ocr(data)
+        self._advance(self.done + 1)
+        return PageResult(1, result.width, result.height, "ocr", result.lines)
+
+    def _pdf(self, data: bytes, selected: list[int] | None) -> list[PageResult]:
+        pages = []
+        # The gateway already applied the page cap and page_range: open without a cap here.
+        with open_pdf(data, max_pages=sys.maxsize) as document:
+            for index in selected if selected is not None else range(document.page_count):
+                if not 0 <= index < document.page_count:
+                    raise FileError("invalid_page_range", f"The PDF has no page {index + 1}.")
+                with page_time_limit(self.settings.page_time_limit, f"Page {index + 1}"):
+                    page = document.prepare_page(
+                        index, dpi=self.settings.pdf_dpi, max_pixels=self.settings.pdf_max_page_pixels,
+                        force_ocr=self.force_ocr,
+                    )
+                    if page.lines is not None:
+                        lines, source = page.lines, "text_layer"
+                        self.text_layer_pages += 1
+                    else:
+                        lines, source = self._ocr(page.image).lines, "ocr"
+                pages.append(PageResult(index + 1, page.width, page.height, source, lines))
+                del page
+                self._advance(self.done + 1)
+        return pages
+
+    def _ocr(self, image) -> OcrResult:
+        result = self.engine.run(image, self.options)
+        self.ocr_pages += 1
+        for stage, seconds in result.timings.items():
+            self.timings[stage] = self.timings.get(stage, 0.0) + seconds
+        return result
+
+    def _advance(self, done: int) -> None:
+        self.done = done
+        status = self.report(done)
+        if status != "running":
+            raise JobStopped(status)
+
+
+def _page_count(meta: dict) -> int:
+    pages = meta.get("pages")
+    return 1 if pages is None else len(pages)
+
+
+def _sentence(exc: Exception) -> str:
+    text = str(exc).strip()
+    if text[:1].islower() and not text.split(" ", 1)[0].count("_"):  # never "Page_range"
+        text = text[:1].upper() + text[1:]
+    return text + ("" if text.endswith(".") else ".")
