@@ -10,6 +10,7 @@ from flask import Flask, request
 
 from worker.settings import Settings, get_settings
 
+from . import metrics
 from .errors import register_error_handlers
 from .job_queue import JobQueue
 from .routes import health, jobs, ocr, ui
@@ -40,6 +41,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     for blueprint in (ocr.bp, jobs.bp, health.bp, ui.bp):
         app.register_blueprint(blueprint)
     register_error_handlers(app)
+    metrics.init_app(app)  # GET /metrics; request counts and latency; job ids on request log lines
 
     @app.after_request
     def add_headers(response):

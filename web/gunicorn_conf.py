@@ -3,11 +3,21 @@
 gthread: a request waiting on BLPOP for a synchronous result holds one cheap thread,
 not a whole process. Values come from the same OCR_* settings as everything else.
 """
-import logging
+import os
+import tempfile
+from pathlib import Path
 
+from worker import logs
 from worker.settings import get_settings
 
 _settings = get_settings()
+
+# Prometheus multi-process mode (web/metrics.py): each gunicorn worker writes its samples to
+# files here and GET /metrics merges them. Set in the arbiter, before any worker imports
+# prometheus_client (it picks its mode at import). Our own directory unless one is given.
+_METRICS_PREFIX = "ocr-gateway-metrics-"
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix=_METRICS_PREFIX)
 
 bind = f"{_settings.host}:{_settings.port}"
 worker_class = "gthread"
@@ -21,13 +31,30 @@ loglevel = _settings.log_level.lower()
 accesslog = "-"
 errorlog = "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(L)ss'
+# gunicorn's lines and the app's through one formatter: JSON or text (worker/logs.py).
+logconfig_dict = logs.gunicorn_logconfig("web", _settings.log_level, _settings.log_format)
 # No runtime-management socket: one less thing listening, and several gateways can share a host.
 control_socket_disable = True
 
 
-def post_worker_init(worker):
-    """Our own loggers (job queued, errors) next to gunicorn's, in the same shape."""
-    logging.basicConfig(
-        level=_settings.log_level.upper(),
-        format="[%(asctime)s] [%(process)d] [%(levelname)s] %(name)s: %(message)s",
-    )
+def on_starting(server):
+    """Start with no metrics files: a previous run's would be merged into this one's."""
+    metrics_dir = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    metrics_dir.mkdir(parents=True, exist_ok=True)
+    for stale in metrics_dir.glob("*.db"):
+        stale.unlink()
+
+
+def child_exit(server, worker):
+    """A gunicorn worker is gone: its live gauges stop counting (its counters stay summed in)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    metrics_dir = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    if metrics_dir.name.startswith(_METRICS_PREFIX) and metrics_dir.parent == Path(tempfile.gettempdir()):
+        for path in metrics_dir.glob("*.db"):
+            path.unlink()
+        metrics_dir.rmdir()

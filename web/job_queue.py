@@ -5,6 +5,7 @@ import logging
 
 from redis import Redis
 
+from worker import logs
 from worker.celery_app import TASK_NAME, make_celery
 from worker.jobs import Job, JobStore
 from worker.settings import Settings
@@ -47,17 +48,21 @@ class JobQueue:
             [f.data for f in upload.files], upload.params.job_options(), ttl=self.settings.result_ttl,
             total=pages, file_meta=[f.meta() for f in upload.files],
         )
+        logs.bind(job_id=job.id)  # every later line of this request names the job
+        log.info("job %s accepted", job.id, extra=logs.event("accepted", files=len(upload.files), pages=pages))
         # Long documents get longer limits: the message carries them, so every worker agrees.
         soft, hard = self.settings.time_limits(pages)
         try:
-            self.celery.send_task(TASK_NAME, args=[job.id], queue=self.settings.queue_name,
+            # The job id doubles as the task id, so Celery's own lines about the task name the job too.
+            self.celery.send_task(TASK_NAME, args=[job.id], task_id=job.id, queue=self.settings.queue_name,
                                   soft_time_limit=soft, time_limit=hard)
         except Exception as exc:
             log.error("could not enqueue job %s: %s", job.id, exc)
             self.store.fail(job.id, "enqueue_failed", "The job could not be queued.")
             raise unavailable("The queue is unavailable; try again shortly.", self.settings.retry_after) from None
         log.info("job %s queued: %s; %d page(s), %d bytes, output %s", job.id, describe(upload.files), pages,
-                 sum(len(f.data) for f in upload.files), upload.params.output_format)
+                 sum(len(f.data) for f in upload.files), upload.params.output_format,
+                 extra=logs.event("queued", queue=self.settings.queue_name))
         return job
 
     def wait(self, job_id: str, timeout: float) -> Job | None:

@@ -9,6 +9,7 @@ import sys
 
 from ocrcore.registry import MODEL_SETS
 
+from . import logs
 from .celery_app import celery_app
 from .cores import plan_core_groups
 from .settings import get_settings
@@ -32,11 +33,12 @@ def worker_argv(extra: list[str]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = get_settings()
+    logs.configure("worker", settings.log_level, settings.log_format)
     if settings.default_model and settings.default_model not in MODEL_SETS:
         sys.exit(f"OCR_DEFAULT_MODEL={settings.default_model!r} is not installed; choose one of {', '.join(MODEL_SETS)}")
-    celery_app.worker_main(worker_argv(list(sys.argv[1:] if argv is None else argv)))
+    quiet = ["--quiet"] if settings.log_format == "json" else []  # no text banner among the JSON lines
+    celery_app.worker_main([*quiet, *worker_argv(list(sys.argv[1:] if argv is None else argv))])
 
 
 if __name__ == "__main__":

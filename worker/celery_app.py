@@ -5,8 +5,9 @@ imports the OCR core; the worker loads worker.tasks through `include`.
 """
 from __future__ import annotations
 
-from celery import Celery
+from celery import Celery, signals
 
+from . import logs
 from .cores import plan_core_groups
 from .settings import Settings, get_settings
 
@@ -44,6 +45,13 @@ def make_celery(settings: Settings | None = None) -> Celery:
         worker_hijack_root_logger=True,
     )
     return app
+
+
+@signals.setup_logging.connect
+def configure_worker_logging(**_):
+    """Celery's own lines and ours through one formatter (JSON or text, worker/logs.py), not Celery's."""
+    settings = get_settings()
+    logs.configure("worker", settings.log_level, settings.log_format)
 
 
 celery_app = make_celery()

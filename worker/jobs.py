@@ -18,6 +18,8 @@ from typing import Any
 
 from redis import Redis
 
+from . import job_events
+
 log = logging.getLogger(__name__)
 
 QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELED = "queued", "running", "succeeded", "failed", "canceled"
@@ -270,6 +272,8 @@ class JobStore:
         status, attempts = self._start(
             keys=self._keys(job_id), args=[repr(now), repr(deadline), worker, max_attempts, error]
         )
+        if status == b"exhausted":
+            job_events.finished(self.redis, self.prefix, job_id, FAILED, error)
         return status.decode(), int(attempts)
 
     def load_upload(self, job_id: str, index: int = 0) -> bytes | None:
@@ -322,5 +326,7 @@ class JobStore:
             keys=self._keys(job_id),
             args=[",".join(from_statuses), to_status, "1" if terminal else "0", guard_field, guard_value, *pairs],
         )
+        if applied and terminal:  # once per job: the compare-and-set lets only one final status through
+            job_events.finished(self.redis, self.prefix, job_id, to_status, fields.get("error"))
         return before.decode(), bool(applied)
 

@@ -5,9 +5,9 @@ ships, listening on 127.0.0.1 only. Set OCR_REDIS_URL to use a Redis you run you
 Ctrl-C stops everything in order: gateway, worker (finishing its current job), Redis.
 
 LocalStack is also what the tests and bench/service_overhead.py start, so they run the
-exact commands a deployment runs:
+exact commands a deployment runs (worker/commands.py, which the Dockerfiles use too):
     python -m worker
-    gunicorn -c web/gunicorn_conf.py 'web:create_app()'
+    python -m gunicorn -c web/gunicorn_conf.py 'web:create_app()'
 """
 from __future__ import annotations
 
@@ -23,6 +23,9 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+
+from . import commands
+from .commands import with_this_python
 
 REPO = Path(__file__).resolve().parents[1]
 RUN_DIR = REPO / ".run"
@@ -62,11 +65,11 @@ def redis_command(port: int, data_dir: Path) -> list[str]:
 
 
 def worker_command() -> list[str]:
-    return [sys.executable, "-m", "worker"]
+    return with_this_python(commands.WORKER)  # the worker image's CMD too
 
 
 def gateway_command() -> list[str]:
-    return [sys.executable, "-m", "gunicorn", "-c", str(REPO / "web" / "gunicorn_conf.py"), "web:create_app()"]
+    return with_this_python(commands.GATEWAY)  # the web image's CMD too (run from the repository root)
 
 
 class LocalStack:
@@ -200,6 +203,7 @@ def _relay(name: str, proc: subprocess.Popen) -> None:
 def main() -> int:
     from .settings import get_settings
 
+    os.environ.setdefault("OCR_LOG_FORMAT", "text")  # readable in a terminal; the images log JSON
     settings = get_settings()
     stack = LocalStack()
     stopping = threading.Event()

@@ -6,6 +6,7 @@ imports onnxruntime, Flask or Celery.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -58,6 +59,7 @@ class Settings(BaseSettings):
     web_threads: int = Field(32, ge=1)
 
     log_level: str = "INFO"
+    log_format: Literal["json", "text"] = "json"  # one JSON object per line (worker/logs.py); `make run` uses text
 
     @model_validator(mode="after")
     def _check_limits(self) -> "Settings":

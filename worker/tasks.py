@@ -17,6 +17,7 @@ from redis import Redis
 
 from ocrcore import OcrEngine, PipelineConfig, UnknownModelError
 
+from . import job_events
 from .celery_app import TASK_NAME, celery_app
 from .cores import pin_current_process, plan_core_groups
 from .jobs import JobStore
@@ -155,6 +156,7 @@ def run_ocr(self, job_id: str) -> None:
         log.exception("job %s: the OCR engine failed", job_id)
         _fail(store, job_id, "internal_error", "The OCR engine failed on this file.")
     else:
+        job_events.stages(runner.timings)  # for the "finished" line and the per-stage histograms
         if store.succeed(job_id, result):
             t = runner.timings
             log.info("job %s succeeded: %d file(s), %d page(s) OCRed, %d from a text layer, output %s, %.3fs "
