@@ -37,6 +37,8 @@
     modelHint: byId('model-hint'),
     outputFormat: byId('output-format'),
     useAngleCls: byId('use-angle-cls'),
+    pageRange: byId('page-range'),
+    forceOcr: byId('force-ocr'),
     paginate: byId('paginate'),
     submit: byId('submit'),
     submitHint: byId('submit-hint'),
@@ -66,10 +68,18 @@
     rawOutput: byId('raw-output'),
   };
 
+  // What a text format downloads as.
+  const FORMAT_FILES = {
+    text: { ext: 'txt', type: 'text/plain;charset=utf-8' },
+    markdown: { ext: 'md', type: 'text/markdown;charset=utf-8' },
+    html: { ext: 'html', type: 'text/html;charset=utf-8' },
+    hocr: { ext: 'hocr', type: 'application/xhtml+xml;charset=utf-8' },
+  };
+
   const state = {
-    file: null,
-    fileUrl: null,
-    job: null, // {id, url, status, submittedAt, abort, pollTimer, gen}
+    files: [], // the selected files, sent together as one job
+    fileUrls: [], // an object URL per selected image (null for a PDF), to show it under its boxes
+    job: null, // {id, url, status, submittedAt, abort, pollTimer, gen, files, fileUrls, model, outputFormat}
     gen: 0, // bumps on every submission so late answers for an older job are ignored
     result: null, // {raw, pages: [{width, height, image, label, lines}], lines: [...], text}
     zoom: 'fit', // 'fit' or a scale factor relative to the page's natural size
@@ -165,9 +175,9 @@
         return 'That file is too large.';
       }
       case 415:
-        return msg || 'That file type is not supported; upload a PNG, JPEG, WebP, BMP or TIFF image.';
+        return msg || 'That file type is not supported; upload a PDF or a PNG, JPEG, WebP, BMP or TIFF image.';
       case 422:
-        return msg || 'The file could not be read as an image.';
+        return msg || 'The file could not be read as an image or PDF.';
       case 503:
         return retryAfter
           ? `The service is busy; try again in ${retryAfter} second${retryAfter === 1 ? '' : 's'}.`
@@ -202,46 +212,60 @@
   // ---------- file selection: picker, drag and drop, paste ----------
 
   // Object URLs live while the selection or the current job (and so its result view) uses them.
-  function releaseUrl(url) {
-    if (url && url !== state.fileUrl && !(state.job && state.job.fileUrl === url)) URL.revokeObjectURL(url);
+  function releaseUrls(urls) {
+    const inUse = new Set([...state.fileUrls, ...((state.job && state.job.fileUrls) || [])]);
+    for (const url of urls || []) if (url && !inUse.has(url)) URL.revokeObjectURL(url);
   }
 
-  function setFile(file, how) {
-    if (!file) return;
-    const old = state.fileUrl;
-    state.file = file;
-    state.fileUrl = URL.createObjectURL(file);
-    releaseUrl(old);
+  function kindOf(file) {
+    return isPdf(file) ? 'PDF' : (file.type || 'unknown type').replace(/^image\//, '').toUpperCase();
+  }
+
+  function setFiles(list, how) {
+    const files = Array.from(list || []).filter(Boolean);
+    if (!files.length) return;
+    const old = state.fileUrls;
+    state.files = files;
+    state.fileUrls = files.map((f) => (isPdf(f) ? null : URL.createObjectURL(f)));
+    releaseUrls(old);
     clearError();
 
-    el.fileName.textContent = file.name || 'Pasted image';
-    const kind = isPdf(file) ? 'PDF' : (file.type || 'unknown type').replace(/^image\//, '').toUpperCase();
-    el.fileMeta.textContent = `${kind} · ${formatBytes(file.size)}${how ? ` · ${how}` : ''}`;
-    const showThumb = !isPdf(file) && (!file.type || file.type.startsWith('image/'));
+    const first = files[0];
+    const size = formatBytes(files.reduce((sum, f) => sum + f.size, 0));
+    if (files.length === 1) {
+      el.fileName.textContent = first.name || 'Pasted image';
+      el.fileMeta.textContent = `${kindOf(first)} · ${size}${how ? ` · ${how}` : ''}`;
+    } else {
+      el.fileName.textContent = files.map((f) => f.name || 'Pasted image').join(', ');
+      const kinds = [...new Set(files.map(kindOf))].join(', ');
+      el.fileMeta.textContent = `${files.length} files (${kinds}) · ${size}${how ? ` · ${how}` : ''}`;
+    }
+    el.fileName.title = el.fileName.textContent;
+    const showThumb = files.length === 1 && !isPdf(first) && (!first.type || first.type.startsWith('image/'));
     el.thumb.hidden = !showThumb;
     el.docIcon.hidden = showThumb;
     if (showThumb) {
-      el.thumb.src = state.fileUrl;
+      el.thumb.src = state.fileUrls[0];
       el.thumb.onerror = () => { el.thumb.hidden = true; el.docIcon.hidden = false; };
     } else {
       el.thumb.removeAttribute('src');
     }
     el.selected.hidden = false;
     el.dropzone.classList.add('has-file');
-    el.dropTitle.textContent = 'Drop another file to replace it';
+    el.dropTitle.textContent = files.length === 1 ? 'Drop another file to replace it' : 'Drop other files to replace them';
     updateSubmit();
   }
 
   function clearFile() {
-    const old = state.fileUrl;
-    state.file = null;
-    state.fileUrl = null;
-    releaseUrl(old);
+    const old = state.fileUrls;
+    state.files = [];
+    state.fileUrls = [];
+    releaseUrls(old);
     el.fileInput.value = '';
     el.thumb.removeAttribute('src');
     el.selected.hidden = true;
     el.dropzone.classList.remove('has-file');
-    el.dropTitle.textContent = 'Drop an image or PDF here';
+    el.dropTitle.textContent = 'Drop images or PDFs here';
     updateSubmit();
     el.fileInput.focus();
   }
@@ -252,14 +276,14 @@
 
   function updateSubmit() {
     const busy = jobActive();
-    el.submit.disabled = !state.file || busy;
+    el.submit.disabled = !state.files.length || busy;
     el.submitHint.textContent = busy
       ? 'A job is in progress; cancel it to start another.'
-      : state.file ? 'Ready.' : 'Choose a file to start.';
+      : state.files.length ? 'Ready.' : 'Choose a file to start.';
   }
 
   el.fileInput.addEventListener('change', () => {
-    if (el.fileInput.files && el.fileInput.files[0]) setFile(el.fileInput.files[0]);
+    if (el.fileInput.files && el.fileInput.files.length) setFiles(el.fileInput.files);
   });
   el.clearFile.addEventListener('click', clearFile);
 
@@ -288,7 +312,7 @@
     dragDepth = 0;
     el.dropzone.classList.remove('is-dragging');
     const files = ev.dataTransfer.files;
-    if (files && files.length) setFile(files[0], files.length > 1 ? 'first of the dropped files' : 'dropped');
+    if (files && files.length) setFiles(files, 'dropped');
   });
 
   document.addEventListener('paste', (ev) => {
@@ -308,7 +332,7 @@
       const ext = (file.type.split('/')[1] || 'png').replace('jpeg', 'jpg');
       file = new File([file], `pasted-image.${ext}`, { type: file.type || 'image/png' });
     }
-    setFile(file, 'pasted');
+    setFiles([file], 'pasted');
   });
 
   // ---------- models ----------
@@ -417,7 +441,7 @@
 
   async function submit(ev) {
     ev.preventDefault();
-    if (!state.file || jobActive()) return;
+    if (!state.files.length || jobActive()) return;
     clearError();
     hideResult();
 
@@ -426,18 +450,22 @@
     const previous = state.job;
     state.job = {
       id: null, url: null, status: 'uploading', submittedAt: performance.now(), abort, pollTimer: null, gen,
-      file: state.file, fileUrl: state.fileUrl, model: el.model.value,
+      files: state.files, fileUrls: state.fileUrls, model: el.model.value, outputFormat: el.outputFormat.value,
     };
-    if (previous) releaseUrl(previous.fileUrl);
+    if (previous) releaseUrls(previous.fileUrls);
     updateSubmit();
-    setJobView('uploading', `Uploading ${state.file.name || 'the image'}…`, null);
+    const what = state.files.length === 1 ? state.files[0].name || 'the image' : `${state.files.length} files`;
+    setJobView('uploading', `Uploading ${what}…`, null);
 
     const form = new FormData();
-    form.append('file', state.file, state.file.name || 'image');
+    for (const file of state.files) form.append('file', file, file.name || 'image');
     if (el.model.value) form.append('model', el.model.value);
     form.append('use_angle_cls', el.useAngleCls.checked ? 'true' : 'false');
     form.append('output_format', el.outputFormat.value);
+    form.append('force_ocr', el.forceOcr.checked ? 'true' : 'false');
     form.append('paginate_output', el.paginate.checked ? 'true' : 'false');
+    const pageRange = el.pageRange.value.replace(/\s+/g, '');
+    if (pageRange) form.append('page_range', pageRange);
 
     let response;
     try {
@@ -589,36 +617,66 @@
     };
   }
 
-  // Normalise every result shape this page knows into pages of lines; anything else is raw text.
-  function parseResult(result) {
-    if (typeof result === 'string') return { kind: 'text', text: result, raw: result };
-    if (!result || typeof result !== 'object') return { kind: 'text', text: JSON.stringify(result, null, 2), raw: result };
-    const time = Number(result.processing_time);
-    const processingTime = Number.isFinite(time) ? time : null;
-    let pages = null;
+  const SOURCE_LABELS = { ocr: 'OCR', text_layer: 'text layer' };
+
+  // One file's result as pages of lines: an image ({results}) or a document ({pages}); else null.
+  function pagesOf(result, name, imageUrl) {
+    if (!result || typeof result !== 'object') return null;
     if (Array.isArray(result.results)) {
-      pages = [{ label: null, width: null, height: null, image: true, source: null, lines: result.results.map(cleanLine) }];
-    } else if (Array.isArray(result.pages) && result.pages.every((p) => p && Array.isArray(p.results))) {
-      pages = result.pages.map((p, i) => ({
-        label: `Page ${p.page ?? i + 1}`,
+      return [{ label: name, width: null, height: null, image: imageUrl, source: null, lines: result.results.map(cleanLine) }];
+    }
+    if (Array.isArray(result.pages) && result.pages.every((p) => p && Array.isArray(p.results))) {
+      return result.pages.map((p, i) => ({
+        label: `${name ? `${name} · ` : ''}Page ${p.page ?? i + 1}`,
         width: Number(p.width) || null,
         height: Number(p.height) || null,
-        image: false,
+        image: null,
         source: p.source ? String(p.source) : null,
         lines: p.results.map(cleanLine),
       }));
     }
-    if (pages) {
+    return null;
+  }
+
+  // A text format's output: {content} from the server (or a bare string); else null.
+  function textOf(result) {
+    if (typeof result === 'string') return result;
+    if (!result || typeof result !== 'object') return null;
+    for (const key of TEXT_KEYS) if (typeof result[key] === 'string') return result[key];
+    return null;
+  }
+
+  // Normalise every result shape this page knows into pages of lines; anything else is raw text.
+  // Several files ({files: [{filename, result, error}]}) become one list, each file's pages in turn.
+  function parseResult(result, job) {
+    if (typeof result === 'string') return { kind: 'text', text: result, raw: result, files: 1 };
+    if (!result || typeof result !== 'object') return { kind: 'text', text: JSON.stringify(result, null, 2), raw: result, files: 1 };
+    const time = Number(result.processing_time);
+    const processingTime = Number.isFinite(time) ? time : null;
+    const urls = (job && job.fileUrls) || [];
+    const entries = Array.isArray(result.files)
+      ? result.files.map((f, i) => ({
+        name: String((f && f.filename) || `File ${i + 1}`),
+        result: f ? f.result : null,
+        error: f && (f.error || !f.result) ? sentence((f.error && f.error.message) || 'This file could not be read') : null,
+        url: urls[i] || null,
+      }))
+      : [{ name: null, result, error: null, url: urls[0] || null }];
+
+    if (entries.every((e) => e.error || pagesOf(e.result, e.name, e.url))) {
+      const pages = entries.flatMap((e) => (e.error ? [{ label: e.name, error: e.error, lines: [] }] : pagesOf(e.result, e.name, e.url)));
       let index = 0;
       for (const page of pages) for (const line of page.lines) line.index = index++;
       const all = pages.flatMap((p) => p.lines);
-      const text = pages.map((p) => p.lines.map((l) => l.text).join('\n')).join('\n\n');
-      return { kind: 'lines', pages, lines: all, text, processingTime, raw: result };
+      const text = pages.filter((p) => !p.error).map((p) => p.lines.map((l) => l.text).join('\n')).join('\n\n');
+      return { kind: 'lines', pages, lines: all, text, processingTime, raw: result, files: entries.length };
     }
-    for (const key of TEXT_KEYS) {
-      if (typeof result[key] === 'string') return { kind: 'text', text: result[key], processingTime, raw: result };
-    }
-    return { kind: 'text', text: JSON.stringify(result, null, 2), processingTime, raw: result };
+    // A text format: the output itself, under a header per file when there are several.
+    const blocks = entries.map((e) => {
+      const body = e.error ? `(${e.error})` : textOf(e.result) ?? JSON.stringify(e.result, null, 2);
+      return entries.length > 1 ? `==> ${e.name} <==\n${body.replace(/\n$/, '')}` : body;
+    });
+    return { kind: 'text', text: blocks.join('\n\n'), processingTime, raw: result, files: entries.length };
   }
 
   // ---------- result view ----------
@@ -633,17 +691,20 @@
   }
 
   function showResult(payload) {
-    const parsed = parseResult(payload);
-    parsed.fileName = state.job && state.job.file ? state.job.file.name : 'result';
+    const job = state.job;
+    const parsed = parseResult(payload, job);
+    parsed.fileName = job && job.files && job.files.length === 1 ? job.files[0].name || 'result' : 'results';
     state.result = parsed;
     state.selected = -1;
     el.results.hidden = false;
 
     const parts = [];
+    if (parsed.files > 1) parts.push(`${parsed.files} files`);
     if (parsed.kind === 'lines') {
       const n = parsed.lines.length;
       parts.push(`${n} ${n === 1 ? 'line' : 'lines'}`);
-      if (parsed.pages.length > 1) parts.push(`${parsed.pages.length} pages`);
+      const pageCount = parsed.pages.filter((p) => !p.error).length;
+      if (pageCount > 1) parts.push(`${pageCount} pages`);
     }
     if (parsed.processingTime != null) parts.push(`processed in ${formatSeconds(parsed.processingTime)}`);
     if (state.job && state.job.model) parts.push(state.job.model);
@@ -672,6 +733,10 @@
       el.rawOutput.textContent = parsed.text;
       el.jobText.textContent = 'Done.';
     }
+    // A single file in a text format downloads as that format (.md, .html, .hocr); anything else as text.
+    const format = job && job.outputFormat;
+    parsed.download = parsed.kind === 'text' && parsed.files === 1 && FORMAT_FILES[format] ? FORMAT_FILES[format] : FORMAT_FILES.text;
+    el.downloadTxt.textContent = `Download ${parsed.download.ext.toUpperCase()}`;
     el.copyText.disabled = !parsed.text;
   }
 
@@ -679,6 +744,7 @@
     el.viewport.replaceChildren();
     parsed.stages = [];
     for (const page of parsed.pages) {
+      if (page.error) continue; // shown in the lines panel
       const figure = document.createElement('figure');
       figure.className = 'page';
       const stage = document.createElement('div');
@@ -700,11 +766,10 @@
       const entry = { page, stage, svg, width: page.width, height: page.height };
       parsed.stages.push(entry);
 
-      const fileUrl = state.job && state.job.fileUrl;
-      if (page.image && fileUrl) {
+      if (page.image) {
         const img = document.createElement('img');
         img.className = 'page-image';
-        img.alt = `${parsed.fileName} with ${page.lines.length} detected text boxes`;
+        img.alt = `${page.label || parsed.fileName} with ${page.lines.length} detected text boxes`;
         img.decoding = 'async';
         img.addEventListener('load', () => {
           entry.width = img.naturalWidth;
@@ -717,7 +782,7 @@
           blankPage(entry);
           sizeStage(entry);
         });
-        img.src = fileUrl;
+        img.src = page.image;
         stage.append(img);
       } else {
         blankPage(entry);
@@ -726,7 +791,7 @@
       figure.append(stage);
       if (page.label) {
         const cap = document.createElement('figcaption');
-        cap.textContent = page.source ? `${page.label} · ${page.source}` : page.label;
+        cap.textContent = page.source ? `${page.label} · ${SOURCE_LABELS[page.source] || page.source}` : page.label;
         figure.append(cap);
       }
       el.viewport.append(figure);
@@ -769,8 +834,11 @@
     const padY = parseFloat(styles.paddingTop) + parseFloat(styles.paddingBottom);
     const availW = Math.max(50, el.viewport.clientWidth - padX);
     // One page fits whole inside the viewport; several pages fit their width and scroll.
-    const single = state.result && state.result.pages && state.result.pages.length === 1;
-    const availH = single ? Math.max(50, el.viewport.clientHeight - padY) : Infinity;
+    const single = state.result && state.result.stages && state.result.stages.length === 1;
+    // A single page keeps its caption (e.g. "Page 2 · OCR") in view too.
+    const caption = single ? entry.stage.parentNode.querySelector('figcaption') : null;
+    const captionH = caption ? caption.offsetHeight + parseFloat(getComputedStyle(caption).marginTop) : 0;
+    const availH = single ? Math.max(50, el.viewport.clientHeight - padY - captionH) : Infinity;
     return Math.min(1, availW / entry.width, availH / entry.height);
   }
 
@@ -838,10 +906,10 @@
     el.lines.replaceChildren();
     const n = parsed.lines.length;
     el.lineCount.textContent = String(n);
-    if (!n) {
+    if (!n && !parsed.pages.some((p) => p.error)) {
       const empty = document.createElement('p');
       empty.className = 'empty';
-      empty.textContent = 'No text was found in this file.';
+      empty.textContent = parsed.files > 1 ? 'No text was found in these files.' : 'No text was found in this file.';
       el.lines.append(empty);
       return;
     }
@@ -852,6 +920,13 @@
         heading.className = 'page-heading';
         heading.textContent = page.label;
         el.lines.append(heading);
+      }
+      if (page.error) {
+        const failed = document.createElement('p');
+        failed.className = 'empty file-error';
+        failed.textContent = `Could not read this file. ${page.error}`;
+        el.lines.append(failed);
+        continue;
       }
       if (!page.lines.length) {
         const empty = document.createElement('p');
@@ -1060,7 +1135,9 @@
   });
   el.downloadTxt.addEventListener('click', () => {
     if (!state.result) return;
-    download(`${state.result.text}\n`, 'text/plain;charset=utf-8', `${baseName(state.result.fileName)}.txt`);
+    const text = state.result.text.endsWith('\n') ? state.result.text : `${state.result.text}\n`;
+    const { ext, type } = state.result.download || FORMAT_FILES.text;
+    download(text, type, `${baseName(state.result.fileName)}.${ext}`);
   });
 
   // ---------- start ----------
