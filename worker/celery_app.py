@@ -41,6 +41,7 @@ def make_celery(settings: Settings | None = None) -> Celery:
         # Children load their models before taking work; give them time on a busy machine.
         worker_proc_alive_timeout=120.0,
         worker_cancel_long_running_tasks_on_connection_loss=False,
+        worker_soft_shutdown_timeout=settings.soft_shutdown_timeout,  # docs/OPERATIONS.md: stopping a worker
         worker_send_task_events=False,
         worker_hijack_root_logger=True,
     )

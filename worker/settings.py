@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     visibility_timeout: int | None = None  # None: the longest job's hard limit + 60; then a lost message is redelivered
     max_memory_per_child_mb: int = Field(2048, gt=0)  # a child above this RSS is replaced after its task
     heartbeat_interval: float = Field(1.0, gt=0)  # each warmed-up worker child reports alive this often
+    # Cold shutdown (SIGQUIT; SIGTERM too in the images, REMAP_SIGTERM=SIGQUIT): running jobs get this long
+    # to finish, then go back to the queue for another worker. A warm shutdown (SIGTERM) waits for them.
+    soft_shutdown_timeout: float = Field(60.0, ge=0)
 
     # Gateway (gunicorn gthread: threads hold waiting /ocr requests cheaply).
     host: str = "0.0.0.0"
