@@ -133,10 +133,13 @@ def _before():
 def _after(response):
     method = request.method if request.method in METHODS else "other"
     route = _route()
-    REQUESTS.labels(route, method, str(response.status_code)).inc()
-    started = g.get("metrics_started")
-    if started is not None:
-        LATENCY.labels(route, method).observe(time.perf_counter() - started)
+    try:
+        REQUESTS.labels(route, method, str(response.status_code)).inc()
+        started = g.get("metrics_started")
+        if started is not None:
+            LATENCY.labels(route, method).observe(time.perf_counter() - started)
+    except Exception as exc:  # e.g. the metrics directory vanished: count nothing, answer anyway
+        log.warning("metrics: could not record %s %s: %s", method, route, exc)
     return response
 
 

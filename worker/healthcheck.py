@@ -24,7 +24,9 @@ def worker_answers(node: str | None = None, timeout: float = TIMEOUT) -> bool:
 
     node = node or default_nodename(None)
     try:
-        replies = celery_app.control.ping(destination=[node], timeout=timeout)
+        with celery_app.connection_for_write() as connection:
+            connection.ensure_connection(max_retries=1, interval_start=0, timeout=timeout)  # fail fast
+            replies = celery_app.control.ping(destination=[node], timeout=timeout, connection=connection)
     except Exception as exc:  # broker unreachable
         print(f"unhealthy: cannot reach the broker: {exc}", file=sys.stderr)
         return False
