@@ -1,8 +1,12 @@
 """Split the CPUs this process may use into core groups: one worker child per group.
 
-Usable CPUs = the affinity mask, cut down to the cgroup CPU quota when one is set.
-Groups never straddle a NUMA node, and SMT siblings stay in the same group, so a
-child's onnxruntime threads share caches instead of fighting across sockets.
+The usable CPUs are the affinity mask (a container's cpuset). When that set is the limit,
+each child is pinned to its group: groups never straddle a NUMA node, and SMT siblings
+stay in the same group, so a child's onnxruntime threads share caches instead of fighting
+across sockets. When a cgroup CPU quota smaller than the set is the limit, the groups only
+size the children and their threads (as many as the quota pays for) and nothing is pinned:
+every replica on a machine sees the same set, so pinning would stack them all on its first
+CPUs, while the kernel spreads unpinned children over the whole set.
 """
 from __future__ import annotations
 
@@ -22,12 +26,27 @@ class CorePlan:
     groups: tuple[tuple[int, ...], ...]  # one entry per worker child, in child index order
     usable_cpus: tuple[int, ...]
     quota_cpus: float | None  # from the cgroup, if limited
+    # False when a CPU quota below the affinity set is the limit: a group's length is then its
+    # child's thread count, and its CPU numbers are nominal (the set's first CPUs).
+    pinned: bool = True
 
     def group_for(self, child_index: int) -> tuple[int, ...]:
         return self.groups[child_index % len(self.groups)]
 
+    def enter_group(self, child_index: int) -> tuple[int, ...]:
+        """In a worker child: pin this process to its group if the plan pins; the group's
+        length is the child's thread count."""
+        group = self.group_for(child_index)
+        if self.pinned:
+            os.sched_setaffinity(0, group)
+        return group
+
     def describe(self) -> str:
         quota = f", cgroup quota {self.quota_cpus:g} CPUs" if self.quota_cpus else ""
+        if not self.pinned:
+            threads = ", ".join(str(len(g)) for g in self.groups)
+            return (f"{len(self.groups)} worker children with {threads} threads, not pinned "
+                    f"(cgroup quota {self.quota_cpus:g} CPUs < {len(self.usable_cpus)} CPUs in the affinity mask)")
         parts = " ".join("[" + ",".join(map(str, g)) + "]" for g in self.groups)
         return f"{len(self.groups)} worker children on CPUs {parts} ({len(self.usable_cpus)} usable{quota})"
 
@@ -95,18 +114,30 @@ def plan_core_groups(
     nodes: list[list[int]] | None = None,
     siblings: dict[int, list[int]] | None = None,
 ) -> CorePlan:
-    """Decide the worker children and the CPUs each one is pinned to.
+    """Decide the worker children, their thread counts and the CPUs each one is pinned to.
 
     Arguments default to what this machine reports; tests pass their own topology.
     """
     usable = sorted(usable if usable is not None else os.sched_getaffinity(0))
     quota = quota if quota is not None else cgroup_cpu_quota()
-    if quota and quota < len(usable):
-        # A quota is time, not CPUs: use only as many CPUs as it pays for, so threads don't stall.
-        usable = usable[: max(1, math.ceil(quota - 1e-9))]
-    nodes = nodes if nodes is not None else numa_nodes()
     size = group_size or DEFAULT_GROUP_SIZE
+    pinned = not (quota and quota < len(usable))
+    if pinned:
+        groups = _topology_groups(usable, size, nodes if nodes is not None else numa_nodes(), siblings)
+    else:
+        # A quota is time, not CPUs: run only as many threads as it pays for, so they don't
+        # stall. Any CPU of the set may run them, so NUMA and SMT layout do not apply.
+        count = max(1, math.ceil(quota - 1e-9))
+        groups = [tuple(usable[start:min(start + size, count)]) for start in range(0, count, size)]
+    if children:
+        groups = [groups[i % len(groups)] for i in range(children)]
+    return CorePlan(groups=tuple(groups), usable_cpus=tuple(usable), quota_cpus=quota, pinned=pinned)
 
+
+def _topology_groups(
+    usable: list[int], size: int, nodes: list[list[int]], siblings: dict[int, list[int]] | None
+) -> list[tuple[int, ...]]:
+    """Groups of `size` CPUs inside NUMA nodes, SMT siblings together."""
     groups: list[tuple[int, ...]] = []
     usable_set = set(usable)
     node_cpus = [[c for c in node if c in usable_set] for node in nodes] or [usable]
@@ -117,10 +148,7 @@ def plan_core_groups(
         ordered = _siblings_first(cpus, siblings)
         for start in range(0, len(ordered), size):
             groups.append(tuple(sorted(ordered[start:start + size])))
-    groups = [g for g in groups if g] or [tuple(usable)]
-    if children:
-        groups = [groups[i % len(groups)] for i in range(children)]
-    return CorePlan(groups=tuple(groups), usable_cpus=tuple(usable), quota_cpus=quota)
+    return [g for g in groups if g] or [tuple(usable)]
 
 
 def _siblings_first(cpus: list[int], siblings: dict[int, list[int]] | None) -> list[int]:
@@ -138,7 +166,3 @@ def _siblings_first(cpus: list[int], siblings: dict[int, list[int]] | None) -> l
                 ordered.append(member)
                 available.discard(member)
     return ordered
-
-
-def pin_current_process(cpus: tuple[int, ...]) -> None:
-    os.sched_setaffinity(0, cpus)

@@ -19,7 +19,7 @@ from ocrcore import OcrEngine, PipelineConfig, UnknownModelError
 
 from . import job_events
 from .celery_app import TASK_NAME, celery_app
-from .cores import pin_current_process, plan_core_groups
+from .cores import plan_core_groups
 from .jobs import JobStore
 from .processing import FileError, JobInput, JobRunner, JobStopped
 from .settings import get_settings
@@ -47,13 +47,13 @@ def member_name(pid: int) -> str:
 
 @signals.worker_process_init.connect
 def init_child(**_):
-    """In each prefork child, after fork: pin, build the engine with one thread per CPU, warm it."""
+    """In each prefork child, after fork: pin (unless a CPU quota is the limit), build the engine
+    with one thread per CPU of its group, warm it."""
     global _engine, _member, _store
     settings = get_settings()
     index = current_process().index
     plan = plan_core_groups(settings.cores_per_group, settings.worker_children)
-    cpus = plan.group_for(index)
-    pin_current_process(cpus)
+    cpus = plan.enter_group(index)
     started = time.perf_counter()
     _engine = OcrEngine(
         threads=len(cpus),
@@ -63,8 +63,9 @@ def init_child(**_):
     _engine.warmup()
     _store = None  # never reuse a connection opened before the fork
     _member = member_name(current_process().pid)
-    log.info("child %d pinned to CPUs %s, %d threads, model %s loaded in %.2fs",
-             index, list(cpus), len(cpus), _engine.default_model, time.perf_counter() - started)
+    placement = f"pinned to CPUs {list(cpus)}" if plan.pinned else "not pinned (CPU quota)"
+    log.info("child %d %s, %d threads, model %s loaded in %.2fs",
+             index, placement, len(cpus), _engine.default_model, time.perf_counter() - started)
     threading.Thread(target=_heartbeat_loop, name="ocr-heartbeat", daemon=True).start()
 
 
