@@ -23,6 +23,20 @@ HTTP_CODES = {
     431: ("headers_too_large", "The request headers are too large."),
 }
 
+# A job's or a file's error code -> the status it is answered with (POST /ocr, and the
+# gateway's own check of a PDF).
+JOB_ERROR_STATUS = {
+    "undecodable_image": 422,
+    "too_many_pixels": 413,
+    "unknown_model": 400,
+    "time_limit": 504,
+    "invalid_pdf": 422,
+    "pdf_encrypted": 422,
+    "page_too_large": 413,
+    "too_many_pages": 413,
+    "invalid_page_range": 400,
+}
+
 
 class ApiError(Exception):
     """An error the client can act on; raised anywhere in a request, rendered by the handler."""

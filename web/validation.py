@@ -20,17 +20,12 @@ from flask import Request
 from PIL import Image
 from pydantic import ValidationError
 
-from ocrcore.document import (
-    DocumentError,
-    PageRangeError,
-    PdfEncryptedError,
-    PdfTooManyPagesError,
-    open_pdf,
-)
+from ocrcore.document import DocumentError, open_pdf
 from ocrcore.registry import MODEL_SETS
+from worker.errors import document_error
 from worker.settings import Settings
 
-from .errors import ApiError
+from .errors import JOB_ERROR_STATUS, ApiError
 from .schemas import OcrFormRequest, OcrJsonRequest, OcrParams
 
 # We compare the header's pixel count with our own cap; PIL's warning adds nothing.
@@ -162,22 +157,9 @@ def _pdf_pages(data: bytes, params: OcrParams, settings: Settings) -> tuple[int,
     try:
         with open_pdf(data, max_pages=settings.max_pdf_pages, page_range=params.page_range) as document:
             return tuple(document.selected_pages)
-    except PdfEncryptedError as exc:
-        raise ApiError(422, "pdf_encrypted", _sentence(exc)) from None
-    except PageRangeError as exc:
-        raise ApiError(400, "invalid_page_range", _sentence(exc)) from None
-    except PdfTooManyPagesError as exc:
-        raise ApiError(413, "too_many_pages", _sentence(exc)) from None
     except DocumentError as exc:
-        raise ApiError(422, "invalid_pdf", _sentence(exc)) from None
-
-
-def _sentence(exc: Exception) -> str:
-    """ocrcore's lower-case messages as the API's sentences."""
-    text = str(exc).strip()
-    if text[:1].islower() and not text.split(" ", 1)[0].count("_"):  # never "Page_range"
-        text = text[:1].upper() + text[1:]
-    return text + ("" if text.endswith(".") else ".")
+        code, message = document_error(exc)
+        raise ApiError(JOB_ERROR_STATUS[code], code, message) from None
 
 
 def _read_json(request: Request, settings: Settings) -> tuple[list[tuple[bytes, None]], OcrParams]:

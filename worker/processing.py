@@ -15,15 +15,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from ocrcore import ImageDecodeError, ImageTooLargeError, OcrEngine, OcrOptions, OcrResult
-from ocrcore.document import (
-    DocumentError,
-    PdfEncryptedError,
-    PdfPageTooLargeError,
-    PdfTooManyPagesError,
-    open_pdf,
-)
+from ocrcore.document import DocumentError, open_pdf
 from ocrcore.formats import PageResult, render
 
+from .errors import document_error, sentence
 from .settings import Settings
 
 
@@ -152,15 +147,10 @@ class JobRunner:
         except ImageDecodeError:
             raise FileError("undecodable_image",
                             "The image could not be decoded; it may be corrupt or truncated.") from None
-        except PdfEncryptedError as exc:
-            raise FileError("pdf_encrypted", _sentence(exc)) from None
-        except (PdfPageTooLargeError, PdfTooManyPagesError) as exc:
-            raise FileError("page_too_large" if isinstance(exc, PdfPageTooLargeError) else "too_many_pages",
-                            _sentence(exc)) from None
         except DocumentError as exc:
-            raise FileError("invalid_pdf", _sentence(exc)) from None
+            raise FileError(*document_error(exc)) from None
         except PageTimeLimitExceeded as exc:
-            raise FileError("time_limit", _sentence(exc)) from None
+            raise FileError("time_limit", sentence(exc)) from None
         elapsed = time.perf_counter() - started
         body, _ = render(pages, elapsed, self.output_format, self.paginate, is_document=is_document)
         if isinstance(body, str):  # a text format: the job result must stay JSON
@@ -212,10 +202,3 @@ class JobRunner:
 def _page_count(meta: dict) -> int:
     pages = meta.get("pages")
     return 1 if pages is None else len(pages)
-
-
-def _sentence(exc: Exception) -> str:
-    text = str(exc).strip()
-    if text[:1].islower() and not text.split(" ", 1)[0].count("_"):  # never "Page_range"
-        text = text[:1].upper() + text[1:]
-    return text + ("" if text.endswith(".") else ".")

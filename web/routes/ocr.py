@@ -9,7 +9,7 @@ from spectree import Response
 from ocrcore.formats import MIMETYPES
 from worker.jobs import CANCELED, SUCCEEDED, Job
 
-from ..errors import ApiError
+from ..errors import JOB_ERROR_STATUS, ApiError
 from ..openapi import spec
 from ..schemas import ErrorResponse, OcrFormRequest, OcrJsonRequest, OcrResponse, TimeoutResponse
 from ..validation import read_upload
@@ -17,19 +17,6 @@ from .common import job_queue, job_url, settings
 
 bp = Blueprint("ocr", __name__)
 log = logging.getLogger(__name__)
-
-# A failed job's error code -> the status a synchronous caller gets.
-FAILURE_STATUS = {
-    "undecodable_image": 422,
-    "too_many_pixels": 413,
-    "unknown_model": 400,
-    "time_limit": 504,
-    "invalid_pdf": 422,
-    "pdf_encrypted": 422,
-    "page_too_large": 413,
-    "too_many_pages": 413,
-    "invalid_page_range": 400,
-}
 
 
 @bp.post("/ocr")
@@ -85,7 +72,7 @@ def sync_answer(job: Job):
     if job.status == CANCELED:
         raise ApiError(409, "canceled", "The job was canceled before it finished.")
     error = job.error or {"code": "internal_error", "message": "The job failed."}
-    status = FAILURE_STATUS.get(error["code"], 500)
+    status = JOB_ERROR_STATUS.get(error["code"], 500)
     extra = {"id": job.id, "url": job_url(job.id)} if status == 504 else {}
     if status == 500:
         log.error("job %s failed: %s", job.id, error)
