@@ -16,13 +16,11 @@ import requests
 from PIL import Image, ImageDraw, ImageFont
 from redis import Redis
 
+from tests.sroie import RECEIPT
 from worker.jobs import JobStore
 from worker.run_local import LocalStack
 from worker.settings import Settings
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-SROIE_IMAGES = SHARED / "datasets" / "sroie-dev" / "img"
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 
 # Tests own their environment: no OCR_* setting leaks in from the shell.
@@ -189,4 +187,4 @@ def text_png() -> bytes:
 @pytest.fixture(scope="session")
 def receipt_jpeg() -> bytes:
     """A real scanned receipt (about 2 s of OCR on one core pair): a job that stays running a while."""
-    return (SROIE_IMAGES / "000.jpg").read_bytes()
+    return RECEIPT.read_bytes()

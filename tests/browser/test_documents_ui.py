@@ -3,19 +3,13 @@ text format, in headless Chromium against the live stack (nothing mocked)."""
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 from PIL import Image
 
 from tests.core.pdfmaker import Text, image_pdf, text_pdf
+from tests.sroie import RECEIPT
 
-SROIE = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "sroie-dev"
-RECEIPT = SROIE / "img" / "000.jpg"
-OCR_TIMEOUT_MS = 180_000
-
-
-def wait_for_state(page, state: str, timeout: int = OCR_TIMEOUT_MS) -> None:
-    page.wait_for_selector(f'#job-badge[data-state="{state}"]', timeout=timeout)
+from .helpers import OCR_TIMEOUT_MS, wait_for_state
 
 
 def test_pdfs_progress_pages_view_and_markdown(ui, tmp_path, artifacts, make_text_image):

@@ -4,27 +4,15 @@ from __future__ import annotations
 import base64
 import json
 import re
-import struct
-import zlib
-
 from pathlib import Path
 
 import pytest
 import requests
 
-SROIE = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "sroie-dev"
-RECEIPT = SROIE / "img" / "000.jpg"
-OCR_TIMEOUT_MS = 180_000  # a cold worker loads its models on the first job; CI has 2 cores
+from tests.service.helpers import png_claiming
+from tests.sroie import RECEIPT, SROIE, transcript_words
 
-
-def ground_truth_words(stem: str) -> set[str]:
-    """Distinctive words (6+ letters) from the receipt's transcripts."""
-    words: set[str] = set()
-    for row in (SROIE / "box" / f"{stem}.csv").read_text(encoding="utf-8", errors="replace").splitlines():
-        parts = row.split(",", 8)
-        if len(parts) == 9:
-            words.update(re.findall(r"[A-Z]{6,}", parts[8].upper()))
-    return words
+from .helpers import wait_for_state
 
 
 def submit(page, path) -> None:
@@ -51,21 +39,8 @@ def hand_over(page, path, how: str) -> None:
     )
 
 
-def wait_for_state(page, state: str, timeout: int = OCR_TIMEOUT_MS) -> None:
-    page.wait_for_selector(f'#job-badge[data-state="{state}"]', timeout=timeout)
-
-
 def line_texts(page) -> list[str]:
     return page.locator("li.line .line-text").all_inner_texts()
-
-
-def tiny_png_claiming(width: int, height: int) -> bytes:
-    """A structurally valid PNG header that claims a huge size: the gateway must refuse it from the header."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b"")
 
 
 def test_receipt_result_view(ui, artifacts):
@@ -85,7 +60,7 @@ def test_receipt_result_view(ui, artifacts):
     assert page.inner_text("#line-count") == str(len(texts))
 
     # Known words from the receipt's ground truth appear in the list.
-    expected = ground_truth_words(RECEIPT.stem)
+    expected = transcript_words(RECEIPT.stem)
     assert len(expected) >= 8, expected
     found_text = " ".join(texts).upper()
     missing = sorted(w for w in expected if w not in found_text)
@@ -151,7 +126,7 @@ def test_bad_files_show_plain_sentences(ui, tmp_path):
         # Not an image at all, whatever its name claims.
         "notes.png": (b"these are just words, not pixels\n", r"not a supported image type"),
         # A small PNG whose header claims 9000x9000 pixels, over the gateway's pixel limit.
-        "huge.png": (tiny_png_claiming(9_000, 9_000), r"^That image has too many pixels \(limit [\d.]+ megapixels\)\.$"),
+        "huge.png": (png_claiming(9_000, 9_000), r"^That image has too many pixels \(limit [\d.]+ megapixels\)\.$"),
     }
     for name, (data, pattern) in cases.items():
         path = tmp_path / name

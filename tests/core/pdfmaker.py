@@ -36,6 +36,20 @@ def text_pdf(pages: list[list[Text]], page_size: tuple[float, float] = LETTER, r
     return overlay_text(None, pages, page_size=page_size, rotation=rotation)
 
 
+def quarterly_report_pdf(*more_on_page_1: Text) -> bytes:
+    """Two text-layer pages: a heading over a paragraph of two lines (and `more_on_page_1`),
+    then a short second page. The core and the service tests read the same report."""
+    return text_pdf([
+        [
+            Text("Quarterly Report", 72, 700, 20),
+            Text("Revenue grew by 12 percent", 72, 650, 12),
+            Text("Costs stayed flat", 72, 634, 12),
+            *more_on_page_1,
+        ],
+        [Text("Second page text", 100, 400, 14)],
+    ])
+
+
 def overlay_text(
     base: bytes | None, pages: list[list[Text]], page_size: tuple[float, float] = LETTER, rotation: int = 0
 ) -> bytes:

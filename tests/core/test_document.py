@@ -5,8 +5,6 @@ layers), Pillow (scans, from a real receipt) or by hand (encryption, hostile sha
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 from PIL import Image
@@ -33,14 +31,12 @@ from tests.core.pdfmaker import (
     image_pdf,
     image_xobject_pdf,
     overlay_text,
+    quarterly_report_pdf,
     text_pdf,
     wrap_in_form,
 )
 from tests.core.textimages import encode, text_image
-
-REPO = Path(__file__).resolve().parents[2]
-SHARED = REPO.parent / "shared"
-RECEIPT = SHARED / "datasets" / "sroie-dev" / "img" / "000.jpg"
+from tests.sroie import RECEIPT
 
 PT = DEFAULT_DPI / 72  # pixels per point at the default DPI
 
@@ -48,18 +44,7 @@ PT = DEFAULT_DPI / 72  # pixels per point at the default DPI
 @pytest.fixture(scope="module")
 def letter_pdf() -> bytes:
     """Two text-layer pages: a heading, body lines, a right-hand column; then a short page."""
-    return text_pdf(
-        [
-            [
-                Text("Quarterly Report", 72, 700, 20),
-                Text("Revenue grew by 12 percent", 72, 650, 12),
-                Text("Costs stayed flat", 72, 634, 12),
-                Text("TOTAL", 72, 500, 12),
-                Text("12.50", 400, 500, 12),
-            ],
-            [Text("Second page text", 100, 400, 14)],
-        ]
-    )
+    return quarterly_report_pdf(Text("TOTAL", 72, 500, 12), Text("12.50", 400, 500, 12))
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -30,9 +29,7 @@ from ocrcore.formats import (
 )
 from ocrcore.types import TextLine
 from tests.core.pdfmaker import Text, image_pdf, text_pdf
-
-REPO = Path(__file__).resolve().parents[2]
-RECEIPT = REPO.parent / "shared" / "datasets" / "sroie-dev" / "img" / "000.jpg"
+from tests.sroie import RECEIPT
 
 XHTML = "{http://www.w3.org/1999/xhtml}"
 MARKER = re.compile(r"^\{(\d+)\}-{48}$", re.M)  # Marker's page separator line

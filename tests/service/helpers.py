@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import base64
+import struct
 import time
+import zlib
 
 import requests
 
@@ -12,6 +14,16 @@ OCR_TIMEOUT = 120  # generous for a busy 2-core CI box; a healthy run never wait
 
 def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
+
+
+def png_claiming(width: int, height: int) -> bytes:
+    """A tiny but well-formed PNG whose header claims width x height pixels: the gateway must
+    refuse it from the header alone."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
 
 
 def wait_for(url: str, statuses=TERMINAL, timeout: float = OCR_TIMEOUT) -> dict:

@@ -12,19 +12,25 @@ import re
 import time
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
 import requests
 from PIL import Image
 
 from ocrcore.document import MAX_PAGE_IMAGE_PIXELS
-from tests.core.pdfmaker import Text, blank_pdf, encrypted_pdf, image_pdf, image_xobject_pdf, text_pdf
+from tests.core.pdfmaker import (
+    Text,
+    blank_pdf,
+    encrypted_pdf,
+    image_pdf,
+    image_xobject_pdf,
+    quarterly_report_pdf,
+    text_pdf,
+)
+from tests.sroie import RECEIPT, transcript_words
 
 from .helpers import OCR_TIMEOUT, b64, wait_for
 
-SROIE = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "sroie-dev"
-RECEIPT = SROIE / "img" / "000.jpg"
 LETTER_PX = (1700, 2200)  # US Letter at the default 200 DPI
 XHTML = "{http://www.w3.org/1999/xhtml}"
 MARKER = re.compile(r"^\{(\d+)\}-{48}$", re.M)  # Marker's page separator line
@@ -36,14 +42,7 @@ WORDS = ["alpha", "bravo", "charlie", "delta", "echo"]  # one per page of the fi
 @pytest.fixture(scope="module")
 def report_pdf() -> bytes:
     """Two text-layer pages: a heading, a paragraph of two lines, then a short second page."""
-    return text_pdf([
-        [
-            Text("Quarterly Report", 72, 700, 20),
-            Text("Revenue grew by 12 percent", 72, 650, 12),
-            Text("Costs stayed flat", 72, 634, 12),
-        ],
-        [Text("Second page text", 100, 400, 14)],
-    ])
+    return quarterly_report_pdf()
 
 
 @pytest.fixture(scope="module")
@@ -55,11 +54,7 @@ def five_page_pdf() -> bytes:
 @pytest.fixture(scope="module")
 def receipt_words() -> set[str]:
     """Distinctive words (6+ letters) from the receipt's own transcripts."""
-    words: set[str] = set()
-    for row in (SROIE / "box" / f"{RECEIPT.stem}.csv").read_text(encoding="utf-8", errors="replace").splitlines():
-        parts = row.split(",", 8)
-        if len(parts) == 9:
-            words.update(re.findall(r"[A-Z]{6,}", parts[8].upper()))
+    words = transcript_words(RECEIPT.stem)
     assert len(words) >= 8, words
     return words
 

@@ -59,6 +59,15 @@ def readyz(stack) -> requests.Response:
     return requests.get(stack.url("/readyz"), timeout=10)
 
 
+def wait_unready(stack, seconds: float, after: str) -> requests.Response:
+    """Poll /readyz until it stops answering 200; returns that answer."""
+    deadline = time.monotonic() + seconds
+    while (response := readyz(stack)).status_code == 200:
+        assert time.monotonic() < deadline, f"/readyz still ready {seconds:g} s after {after}"
+        time.sleep(0.1)
+    return response
+
+
 def test_child_is_pinned_to_its_core_group_with_that_many_threads(fragile):
     from worker.cores import plan_core_groups
 
@@ -120,13 +129,10 @@ def test_dead_worker_job_is_failed_after_its_deadline_and_readyz_goes_unready(fr
     wait_for(fragile.url(job["url"]), statuses={"running"})
     fragile.kill_worker()  # main process and children at once, like a lost machine
 
-    deadline = time.monotonic() + 10
-    while readyz(fragile).status_code == 200:
-        assert time.monotonic() < deadline, "/readyz still ready 10 s after the worker died"
-        time.sleep(0.1)
-    body = readyz(fragile).json()
+    unready = wait_unready(fragile, 10, "the worker died")
+    body = unready.json()
     assert body["status"] == "unready" and body["redis"] is True and body["workers"] == 0
-    assert readyz(fragile).headers["Retry-After"]
+    assert unready.headers["Retry-After"]
     # A synchronous call is refused at once instead of waiting out its timeout for nobody.
     sync = requests.post(fragile.url("/ocr"), json={"image": b64(long_page)}, timeout=10)
     assert sync.status_code == 503 and sync.json()["error"]["code"] == "no_worker" and sync.headers["Retry-After"]
@@ -156,9 +162,5 @@ def test_backpressure_when_the_queue_is_full(fragile, text_png):
 def test_readyz_goes_unready_when_the_worker_is_stopped(fragile):
     assert readyz(fragile).status_code == 200
     fragile.stop_worker()
-    deadline = time.monotonic() + 5
-    while readyz(fragile).status_code == 200:
-        assert time.monotonic() < deadline, "/readyz still ready 5 s after the worker stopped"
-        time.sleep(0.1)
-    assert readyz(fragile).json()["workers"] == 0
+    assert wait_unready(fragile, 5, "the worker stopped").json()["workers"] == 0
     assert requests.get(fragile.url("/healthz"), timeout=10).status_code == 200

@@ -6,12 +6,9 @@ anything could be queued), and over HTTP against the live service.
 """
 from __future__ import annotations
 
-import base64
 import io
 import json
 import re
-import struct
-import zlib
 
 import pytest
 from PIL import Image
@@ -19,26 +16,13 @@ from PIL import Image
 from web import create_app
 from worker.settings import Settings
 
-from .helpers import HttpClient
+from .helpers import HttpClient, b64, png_claiming
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",
 }
-
-
-def b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
-
-
-def png_claiming(width: int, height: int) -> bytes:
-    """A tiny but well-formed PNG whose header claims width x height pixels."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
 
 
 @pytest.fixture(params=["in-process", "http"])
