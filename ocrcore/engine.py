@@ -15,7 +15,7 @@ from .crop import crop_quad, reading_order
 from .decode import DEFAULT_MAX_PIXELS, decode_image
 from .det import DetConfig, detect
 from .rec import RecConfig, load_charset, recognize
-from .session import OrtModel
+from .session import OrtModel, release_free_heap
 from .types import OcrOptions, OcrResult, TextLine
 
 
@@ -103,6 +103,7 @@ class OcrEngine:
             if rec.text.strip() and rec.confidence >= self.config.min_confidence
         ]
         height, width = bgr.shape[:2]
+        release_free_heap()
         return OcrResult(
             lines=lines,
             processing_time=time.perf_counter() - started,

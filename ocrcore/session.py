@@ -14,24 +14,39 @@ _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 
 
 @functools.cache
+def _libc() -> ctypes.CDLL | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name) if name else None
+        return libc if libc is not None and hasattr(libc, "malloc_trim") else None  # glibc only
+    except OSError:
+        return None
+
+
+@functools.cache
 def tame_heap_growth() -> bool:
-    """Keep glibc from hoarding freed tensor memory (once per process; Linux only).
+    """Keep glibc from hoarding freed tensor memory (once per process; glibc only).
 
     Every call allocates tensors of new shapes. glibc raises its mmap threshold each
     time a large block is freed, so later large tensors land in the heap, fragment it
-    and RSS creeps up run after run. A fixed threshold sends every tensor over 256 KiB
-    to mmap, which is returned to the OS on free.
+    and RSS creeps up run after run (+28% over 300 varied sroie-dev runs). A fixed
+    threshold stops that drift; release_free_heap() then hands freed pages back after
+    each image. (A low threshold would do it too, but page-faulting every tensor in
+    fresh from mmap made the pipeline 2x slower.)
     """
-    if not sys.platform.startswith("linux"):
+    libc = _libc()
+    if libc is None:
         return False
-    name = ctypes.util.find_library("c")
-    if not name:
-        return False
-    try:
-        libc = ctypes.CDLL(name)
-        return bool(libc.mallopt(_M_MMAP_THRESHOLD, 256 * 1024)) and bool(libc.mallopt(_M_TRIM_THRESHOLD, 1 << 20))
-    except (OSError, AttributeError):  # not glibc (musl has no mallopt)
-        return False
+    return bool(libc.mallopt(_M_MMAP_THRESHOLD, 64 << 20)) and bool(libc.mallopt(_M_TRIM_THRESHOLD, 8 << 20))
+
+
+def release_free_heap() -> None:
+    """Return free heap pages to the OS (cheap next to a model run)."""
+    libc = _libc()
+    if libc is not None:
+        libc.malloc_trim(0)
 
 
 class OrtModel:
