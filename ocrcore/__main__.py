@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -20,8 +21,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--det-limit-side", type=int, default=None, help="longest side fed to detection")
     parser.add_argument("--threads", type=int, default=None, help="onnxruntime threads (default: usable CPUs)")
     args = parser.parse_args(argv)
-
-    import os
 
     threads = args.threads or len(os.sched_getaffinity(0))
     engine = OcrEngine(threads=threads, default_model=args.model)
