@@ -3,10 +3,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
-
-Quad = np.ndarray  # float32 [4, 2]: corners clockwise from top-left, in image pixels
-
 
 @dataclass(frozen=True)
 class OcrOptions:
