@@ -80,7 +80,8 @@ def _quads_from_map(prob: np.ndarray, width: int, height: int, config: DetConfig
         box, short_side = _min_area_box(expanded)
         if short_side < config.min_box_side + 2:
             continue
-        box = box * scale
+        # Whole pixels: the crop is then exactly the box reported to the user.
+        box = np.round(box * scale)
         box[:, 0] = np.clip(box[:, 0], 0, width - 1)
         box[:, 1] = np.clip(box[:, 1], 0, height - 1)
         if _side_lengths(box).min() <= 3:

@@ -34,3 +34,5 @@ def test_one_clockwise_quad_per_rendered_line(det_model):
         assert quad.shape == (4, 2)
         assert np.array_equal(order_clockwise(quad), quad)
         assert quad[1, 0] > quad[0, 0] and quad[3, 1] > quad[0, 1]  # wide, left to right, top down
+        # Whole pixels, so the crop read is exactly the box reported.
+        assert np.array_equal(quad, np.round(quad))
