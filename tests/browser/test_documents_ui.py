@@ -45,7 +45,9 @@ def test_pdfs_progress_pages_view_and_markdown(ui, tmp_path, artifacts, make_tex
     texts = page.locator("li.line .line-text").all_inner_texts()
     assert texts[:3] == ["Quarterly Report", "Revenue grew by 12 percent", "Second page text"]
     joined = " ".join(texts).upper()
-    assert "COVER SHEET 2024" in joined and "TAMAN DAYA" in joined and "JOHOR" in joined
+    # Spaces aside: where the recogniser puts a space on this small rendered page moves with
+    # one pixel of the detected box, and the page is what this test is about, not spacing.
+    assert "COVERSHEET2024" in joined.replace(" ", "") and "TAMAN DAYA" in joined and "JOHOR" in joined
     # Every line has its box on its own page, drawn in that page's pixel frame.
     assert page.locator("svg.overlay polygon.box").count() == len(texts)
     assert page.locator("svg.overlay").nth(0).get_attribute("viewBox") == "0 0 1700 2200"
