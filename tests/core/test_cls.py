@@ -20,22 +20,21 @@ def cls_model(engine):
     return engine._models(engine.default_model).cls
 
 
+def _line_crop(text: str) -> np.ndarray:
+    """One rendered line, cropped tight around its ink like detection gives (BGR)."""
+    crop = np.ascontiguousarray(np.asarray(text_image([text], size=26))[:, :, ::-1])
+    ink_rows = np.flatnonzero(crop.min(axis=(1, 2)) < 128)
+    return np.ascontiguousarray(crop[ink_rows[0] - 3 : ink_rows[-1] + 4])
+
+
 @pytest.mark.parametrize("line", LONG_LINES)
 def test_long_upright_line_is_left_alone_and_flipped_line_is_turned(cls_model, line):
-    crop = np.ascontiguousarray(np.asarray(text_image([line], size=26))[:, :, ::-1])
-    ink_rows = np.flatnonzero(crop.min(axis=(1, 2)) < 128)
-    crop = crop[ink_rows[0] - 3 : ink_rows[-1] + 4]  # a tight line crop, like detection gives
+    crop = _line_crop(line)
     assert crop.shape[1] / crop.shape[0] > 20
     upright, upside_down = [crop.copy()], [np.ascontiguousarray(crop[::-1, ::-1])]
     assert orient(cls_model, upright, ClsConfig()) == [False]
     assert orient(cls_model, upside_down, ClsConfig()) == [True]
     assert np.array_equal(upside_down[0], crop)
-
-
-def _line_crop(text: str) -> np.ndarray:
-    crop = np.ascontiguousarray(np.asarray(text_image([text], size=26))[:, :, ::-1])
-    ink_rows = np.flatnonzero(crop.min(axis=(1, 2)) < 128)
-    return np.ascontiguousarray(crop[ink_rows[0] - 3 : ink_rows[-1] + 4])
 
 
 def _receipt_crops(engine, stem: str) -> list[np.ndarray]:
