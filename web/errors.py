@@ -35,6 +35,9 @@ JOB_ERROR_STATUS = {
     "page_too_large": 413,
     "too_many_pages": 413,
     "invalid_page_range": 400,
+    # The service failed the job, not the input: the caller may try again later.
+    "worker_lost": 503,
+    "upload_expired": 503,
 }
 
 

@@ -9,6 +9,7 @@ import io
 import os
 import signal
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -97,6 +98,26 @@ def test_job_whose_child_keeps_dying_fails_with_a_reason(fragile, receipt_jpeg):
     assert final["status"] == "failed", final
     assert final["error"]["code"] == "worker_lost" and "2 times" in final["error"]["message"]
     assert not fragile.redis.exists(f"ocr:upload:{job['id']}")
+
+
+def test_sync_call_whose_child_keeps_dying_answers_503_with_the_job(fragile, receipt_jpeg):
+    """The service failed, not the upload: 503 with Retry-After and the job, never a 500."""
+    known = set(fragile.redis.keys("ocr:job:*"))
+    with ThreadPoolExecutor(1) as pool:
+        answer = pool.submit(requests.post, fragile.url("/ocr"), json={"image": b64(receipt_jpeg)}, timeout=120)
+        deadline = time.monotonic() + 30
+        while not (new := set(fragile.redis.keys("ocr:job:*")) - known):
+            assert time.monotonic() < deadline, "the sync call never created its job"
+            time.sleep(0.01)
+        job_id = new.pop().decode().rsplit(":", 1)[1]
+        kill_child_running(fragile, job_id, attempt=1)
+        kill_child_running(fragile, job_id, attempt=2)
+        response = answer.result()
+    assert response.status_code == 503, response.text
+    body = response.json()
+    assert body["error"]["code"] == "worker_lost" and body["id"] == job_id and body["url"].endswith(job_id)
+    assert int(response.headers["Retry-After"]) > 0
+    fragile.wait_ready(timeout=60)
 
 
 def test_soft_time_limit_fails_the_job(fragile, long_page):

@@ -73,7 +73,8 @@ def sync_answer(job: Job):
         raise ApiError(409, "canceled", "The job was canceled before it finished.")
     error = job.error or {"code": "internal_error", "message": "The job failed."}
     status = JOB_ERROR_STATUS.get(error["code"], 500)
-    extra = {"id": job.id, "url": job_url(job.id)} if status == 504 else {}
+    extra = {"id": job.id, "url": job_url(job.id)} if status in (503, 504) else {}
+    headers = {"Retry-After": str(settings().retry_after)} if status == 503 else None
     if status == 500:
         log.error("job %s failed: %s", job.id, error)
-    raise ApiError(status, error["code"], error["message"], **extra)
+    raise ApiError(status, error["code"], error["message"], headers=headers, **extra)
