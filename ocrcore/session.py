@@ -8,7 +8,10 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import onnx
 import onnxruntime as ort
+
+from .fold import fold_conv_affine
 
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 
@@ -71,7 +74,11 @@ class OrtModel:
         # them in slow microcode (det 1.4x faster on sroie-dev, same outputs).
         options.add_session_config_entry("session.set_denormal_as_zero", "1")
         self.path = path
-        self.session = ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+        graph = onnx.load(str(path))
+        fold_conv_affine(graph)
+        self.session = ort.InferenceSession(
+            graph.SerializeToString(), sess_options=options, providers=["CPUExecutionProvider"]
+        )
         self.input_name = self.session.get_inputs()[0].name
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
