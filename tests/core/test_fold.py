@@ -52,15 +52,12 @@ def test_constants_that_are_not_per_channel_are_left_alone():
     np.testing.assert_allclose(run(model, x), expected, rtol=1e-6)
 
 
-@pytest.mark.parametrize(
-    "relative, folds",
-    [("ppocrv5-mobile/ppocrv5_mobile_rec.onnx", True), ("ppocrv6-small/ppocrv6_small_rec.onnx", False)],
-)
-def test_real_recognisers_compute_the_same_after_folding(relative, folds):
+@pytest.mark.parametrize("relative", ["ppocrv5-mobile/ppocrv5_mobile_rec.onnx", "ppocrv6-small/ppocrv6_small_rec.onnx"])
+def test_real_recognisers_compute_the_same_after_folding(relative):
     original = onnx.load(str(models_dir() / relative))
     model = onnx.load(str(models_dir() / relative))
     count = fold_conv_affine(model)
-    assert (count > 50) if folds else True
+    assert count > 50  # v5: the affine blocks and conv biases; v6: the conv biases
     ops = lambda m: sum(n.op_type in ("Mul", "Add") for n in m.graph.node)  # noqa: E731
     assert ops(model) == ops(original) - count
     x = RNG.uniform(-1, 1, size=(2, 3, 48, 160)).astype(np.float32)
