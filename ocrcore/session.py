@@ -5,6 +5,7 @@ import ctypes
 import ctypes.util
 import functools
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +53,21 @@ def release_free_heap() -> None:
         libc.malloc_trim(0)
 
 
+def _session_with_folded_constants(path: Path, options: ort.SessionOptions) -> ort.InferenceSession:
+    """A session on the model with constants folded into its convolutions (see fold.py).
+
+    The folded graph goes through a short-lived temporary file: a session built from
+    in-memory bytes kept 30 MiB more resident than one built from a file.
+    """
+    graph = onnx.load(str(path))
+    fold_conv_affine(graph)
+    with tempfile.NamedTemporaryFile(suffix=".onnx") as folded:
+        folded.write(graph.SerializeToString())
+        folded.flush()
+        del graph
+        return ort.InferenceSession(folded.name, sess_options=options, providers=["CPUExecutionProvider"])
+
+
 class OrtModel:
     """One ONNX model in one onnxruntime session with explicit, measured options."""
 
@@ -74,11 +90,7 @@ class OrtModel:
         # them in slow microcode (det 1.4x faster on sroie-dev, same outputs).
         options.add_session_config_entry("session.set_denormal_as_zero", "1")
         self.path = path
-        graph = onnx.load(str(path))
-        fold_conv_affine(graph)
-        self.session = ort.InferenceSession(
-            graph.SerializeToString(), sess_options=options, providers=["CPUExecutionProvider"]
-        )
+        self.session = _session_with_folded_constants(path, options)
         self.input_name = self.session.get_inputs()[0].name
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
