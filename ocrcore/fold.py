@@ -67,6 +67,8 @@ def _foldable(node, constants, producers, uses, graph_outputs):
         return None, None
     if conv.input[1] not in constants or (len(conv.input) > 2 and conv.input[2] not in constants):
         return None, None
+    if constants[conv.input[1]].ndim != 4:  # 2-D convolutions only: [C_out, C_in/groups, kh, kw]
+        return None, None
     channels = constants[conv.input[1]].shape[0]
     value = constants[const[0]]
     if value.dtype != np.float32:
