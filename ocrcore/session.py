@@ -9,10 +9,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-import onnx
 import onnxruntime as ort
-
-from .fold import fold_conv_affine
 
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 
@@ -57,8 +54,13 @@ def _session_with_folded_constants(path: Path, options: ort.SessionOptions) -> o
     """A session on the model with constants folded into its convolutions (see fold.py).
 
     The folded graph goes through a short-lived temporary file: a session built from
-    in-memory bytes kept 30 MiB more resident than one built from a file.
+    in-memory bytes kept 30 MiB more resident than one built from a file. onnx is
+    imported here, where sessions are made, so the gateway never loads it.
     """
+    import onnx
+
+    from .fold import fold_conv_affine
+
     graph = onnx.load(str(path))
     fold_conv_affine(graph)
     with tempfile.NamedTemporaryFile(suffix=".onnx") as folded:
