@@ -21,8 +21,8 @@ def fold_conv_affine(model: onnx.ModelProto) -> int:
     """Fold `Conv -> Mul/Add by a per-channel constant` chains in place; return how many."""
     graph = model.graph
     constants = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
-    _drop_identities(graph, constants)
     graph_outputs = {o.name for o in graph.output}
+    _drop_identities(graph, constants, graph_outputs)
     producers = {out: node for node in graph.node for out in node.output}
     uses: dict[str, int] = {}
     for node in graph.node:
@@ -81,9 +81,8 @@ def _foldable(node, constants, producers, uses, graph_outputs):
     return None, None
 
 
-def _drop_identities(graph, constants) -> None:
+def _drop_identities(graph, constants, graph_outputs) -> None:
     """Remove Identity nodes between ops (the exporter leaves one after every op)."""
-    graph_outputs = {o.name for o in graph.output}
     alias: dict[str, str] = {}
     for node in list(graph.node):
         if node.op_type == "Identity" and node.input[0] not in constants and node.output[0] not in graph_outputs:
