@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test bench clean
+.PHONY: install run test lint test-unit bench clean
 
 install: $(STAMP)
 
@@ -12,17 +12,26 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[engine,gateway,test]'
 	touch $(STAMP)
 
 run: install
-	$(BIN)/python -m worker.run_local
+	$(BIN)/python -m ops.run_local
 
-test: install
+# Lint and type-check the product first (seconds), then the whole suite.
+test: install lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+# The unit layer alone: no service stack, no browser, a few seconds.
+test-unit: install
+	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
+
 bench: install
-	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	$(BIN)/python -m pip install --quiet -e '.[engine,gateway,test,bench]'
 	$(BIN)/python -m bench.sroie $(BENCH_ARGS)
 
 clean:

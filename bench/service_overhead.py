@@ -21,7 +21,7 @@ import requests
 
 from ocrcore import OcrEngine
 from worker.cores import plan_core_groups
-from worker.run_local import LocalStack
+from ops.run_local import LocalStack
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_IMAGES = [REPO.parent / "shared" / "datasets" / "sroie-dev" / "img" / "000.jpg"]

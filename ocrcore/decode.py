@@ -7,10 +7,11 @@ import warnings
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from . import limits
 from .errors import ImageDecodeError, ImageTooLargeError
 
-SUPPORTED_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "BMP", "TIFF", "GIF", "MPO"})
-DEFAULT_MAX_PIXELS = 40_000_000
+SUPPORTED_FORMATS = frozenset(name for names in limits.IMAGE_FORMATS.values() for name in names)
+DEFAULT_MAX_PIXELS = limits.MAX_IMAGE_PIXELS
 
 
 def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
@@ -30,8 +31,7 @@ def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarra
                 )
             image.seek(0)
             image.load()
-            image = ImageOps.exif_transpose(image)
-            return _to_bgr(image)
+            return _to_bgr(ImageOps.exif_transpose(image))
     except ImageDecodeError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:

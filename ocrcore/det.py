@@ -62,7 +62,7 @@ def _resize_for_det(image: np.ndarray, config: DetConfig) -> np.ndarray:
 
 def _quads_from_map(prob: np.ndarray, width: int, height: int, config: DetConfig) -> list[np.ndarray]:
     map_h, map_w = prob.shape
-    mask = (prob > config.thresh).astype(np.uint8)
+    mask: np.ndarray = (prob > config.thresh).astype(np.uint8)
     if config.dilate:
         mask = cv2.dilate(mask, np.ones((2, 2), np.uint8))
     contours, _ = cv2.findContours(mask, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)

@@ -9,36 +9,26 @@ from __future__ import annotations
 
 import ctypes
 import math
-import re
 import threading
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
+from typing import Any
 
 import numpy as np
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
+from . import limits
 from .errors import OcrError
 from .types import TextLine
 
-# Why 200 DPI: what the models need is line height in pixels. Measured with the engine
-# (ppocrv6-small, det limit 960) on SROIE receipts (median line box 20 px, p25 15 px)
-# embedded as scanned PDF pages: word F1 0.86 rendered at native size, 0.86 at 2/3 size,
-# 0.79 at 1/2 size, 0.83 upsampled 1.5x. So lines want >= ~13 px and ~20 px is ideal.
-# A line box is ~1.2 em: 200 DPI puts 6 pt small print at 20 px and 10 pt body text at
-# 33 px, and renders 200 DPI scans (the common office setting) at native size; 300 DPI
-# scans lose nothing at 200 (F1 0.860 vs 0.859 at 300) while 300 DPI costs 2.25x the
-# pixels. Clean vector text of 6-12 pt read without error from 100 DPI up.
-DEFAULT_DPI = 200
-# 4096^2 px (48 MiB as BGR) keeps a page up to about 20x20 inches at 200 DPI;
-# larger pages are rendered at a lower DPI so one page cannot allocate gigabytes.
-DEFAULT_MAX_PIXELS = 4096 * 4096
-# Below this a 12 pt line is under 7 px high: unreadable, so refuse rather than
-# answer with silently empty results.
-MIN_RENDER_DPI = 36
-DEFAULT_MAX_PAGES = 200
+DEFAULT_DPI = limits.PDF_DPI  # ocrcore/limits.py says why 200
+DEFAULT_MAX_PIXELS = limits.PDF_MAX_PAGE_PIXELS
+MIN_RENDER_DPI = limits.MIN_RENDER_DPI
+DEFAULT_MAX_PAGES = limits.MAX_PDF_PAGES
 # Decoding embedded images costs time in proportion to their pixels, whatever the
 # render size (PDFium streams them: a 40000x40000 image takes ~1 s and little memory).
 # 400 Mpx per page is 5x a 600 DPI scan of an A3 page; more is a decompression bomb.
@@ -69,7 +59,6 @@ _IMPLIED_SPACE = 0.3
 # Glyphs smaller than this (points, larger side) are invisible in print: hidden text, not content.
 _MIN_GLYPH_PT = 2.0
 
-_PDF_MAGIC = b"%PDF-"
 _PDFIUM_LOCK = threading.RLock()
 
 
@@ -111,10 +100,7 @@ class PageInput:
 
 def is_pdf(data: bytes) -> bool:
     """True when the bytes carry a PDF header where readers look for it (first 1024 bytes)."""
-    return _PDF_MAGIC in data[:1024]
-
-
-_RANGE_ITEM = re.compile(r"(\d+)(?:-(\d+))?", re.ASCII)
+    return limits.sniff_type(data) == "pdf"
 
 
 def parse_page_range(spec: str | None, page_count: int) -> list[int]:
@@ -123,7 +109,7 @@ def parse_page_range(spec: str | None, page_count: int) -> list[int]:
         return list(range(page_count))
     pages: set[int] = set()
     for item in spec.split(","):
-        match = _RANGE_ITEM.fullmatch(item.strip())
+        match = limits.PAGE_RANGE_ITEM.fullmatch(item.strip())
         if not match:
             raise PageRangeError(
                 f"page_range {spec!r} is malformed at {item.strip()!r}; use page numbers and ranges like 1-3,7"
@@ -370,7 +356,9 @@ class _PageToPixels:
 def _walk_images(page: pdfium.PdfPage):
     """Yield image objects of the page, nested form XObjects included, within a budget."""
     budget = _MAX_OBJECTS_WALKED
-    stack = [(pdfium_c.FPDFPage_CountObjects(page.raw), lambda i: pdfium_c.FPDFPage_GetObject(page.raw, i))]
+    stack: list[tuple[int, Callable[[int], Any]]] = [
+        (pdfium_c.FPDFPage_CountObjects(page.raw), lambda i: pdfium_c.FPDFPage_GetObject(page.raw, i))
+    ]
     while stack and budget > 0:
         count, get = stack.pop()
         for i in range(max(count, 0)):
@@ -383,7 +371,7 @@ def _walk_images(page: pdfium.PdfPage):
                 yield obj
             elif kind == pdfium_c.FPDF_PAGEOBJ_FORM:
                 count = pdfium_c.FPDFFormObj_CountObjects(obj)
-                stack.append((count, lambda j, form=obj: pdfium_c.FPDFFormObj_GetObject(form, j)))
+                stack.append((count, partial(pdfium_c.FPDFFormObj_GetObject, obj)))
 
 
 def _check_image_budget(page: pdfium.PdfPage, index: int) -> None:
@@ -404,11 +392,11 @@ def _image_cover(page: pdfium.PdfPage) -> float:
     left, bottom, right, top = page.get_bbox()
     page_area = max((right - left) * (top - bottom), 1e-9)
     covered = 0.0
-    l, b, r, t = (ctypes.c_float() for _ in range(4))
+    x0, y0, x1, y1 = (ctypes.c_float() for _ in range(4))
     for obj in _walk_images(page):
-        if pdfium_c.FPDFPageObj_GetBounds(obj, l, b, r, t):
-            w = min(r.value, right) - max(l.value, left)
-            h = min(t.value, top) - max(b.value, bottom)
+        if pdfium_c.FPDFPageObj_GetBounds(obj, x0, y0, x1, y1):
+            w = min(x1.value, right) - max(x0.value, left)
+            h = min(y1.value, top) - max(y0.value, bottom)
             if w > 0 and h > 0:
                 covered += w * h
     return min(covered / page_area, 1.0)
@@ -520,6 +508,7 @@ class _Line:
         return None
 
     def add(self, char: _Char, vertical: bool) -> None:
+        assert char.box is not None  # glyphs without a box never start or join a line
         _, gap, thickness = self._gap(char.box, vertical)
         if self.pending_space or gap > _IMPLIED_SPACE * thickness:
             self.units.append(" ")

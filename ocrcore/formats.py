@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Literal
 
+from .limits import OUTPUT_FORMATS
 from .types import TextLine
 
-OUTPUT_FORMATS = ("json", "text", "markdown", "html", "hocr")
 MIMETYPES = {
     "json": "application/json",
     "text": "text/plain; charset=utf-8",

@@ -17,9 +17,9 @@ from PIL import Image, ImageDraw, ImageFont
 from redis import Redis
 
 from tests.sroie import RECEIPT
-from worker.jobs import JobStore
-from worker.run_local import LocalStack
-from worker.settings import Settings
+from jobs.store import JobStore
+from ops.run_local import LocalStack
+from jobs.settings import Settings
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 

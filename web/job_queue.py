@@ -5,12 +5,14 @@ import logging
 
 from redis import Redis
 
-from worker import logs
-from worker.celery_app import TASK_NAME, make_celery
-from worker.jobs import Job, JobStore
-from worker.settings import Settings
+from jobs import logs
+from jobs.errors import ErrorCode
+from jobs.model import Job
+from jobs.producer import Producer
+from jobs.settings import Settings
+from jobs.store import JobStore
 
-from .errors import ApiError, unavailable
+from .errors import ApiError
 from .validation import Upload, UploadFile
 
 log = logging.getLogger(__name__)
@@ -27,10 +29,7 @@ class JobQueue:
             settings.redis_url, socket_connect_timeout=2, socket_timeout=settings.sync_timeout + 10
         )
         self.store = JobStore(self.redis, settings.key_prefix)
-        self.celery = make_celery(settings)
-        self.celery.conf.task_publish_retry_policy = {
-            "max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5,
-        }
+        self.producer = Producer(settings)
 
     def queued_jobs(self) -> int:
         """Messages waiting in the broker list (taken jobs are no longer in it)."""
@@ -40,26 +39,21 @@ class JobQueue:
         waiting = self.queued_jobs()
         if waiting >= self.settings.max_queued_jobs:
             log.warning("queue full: %d jobs waiting; refusing a new one", waiting)
-            raise ApiError(503, "queue_full",
-                           f"The queue is full ({waiting} jobs waiting); try again in {self.settings.retry_after} s.",
-                           headers={"Retry-After": str(self.settings.retry_after)})
-        pages = upload.page_count
+            raise ApiError(ErrorCode.QUEUE_FULL,
+                           f"The queue is full ({waiting} jobs waiting); try again in {self.settings.retry_after} s.")
         job = self.store.create(
-            [f.data for f in upload.files], upload.params.job_options(), ttl=self.settings.result_ttl,
-            total=pages, file_meta=[f.meta() for f in upload.files],
+            [f.data for f in upload.files], upload.params.job_options(), [f.meta for f in upload.files],
+            ttl=self.settings.result_ttl,
         )
+        pages = job.progress_total
         logs.bind(job_id=job.id)  # every later line of this request names the job
         log.info("job %s accepted", job.id, extra=logs.event("accepted", files=len(upload.files), pages=pages))
-        # Long documents get longer limits: the message carries them, so every worker agrees.
-        soft, hard = self.settings.time_limits(pages)
         try:
-            # The job id doubles as the task id, so Celery's own lines about the task name the job too.
-            self.celery.send_task(TASK_NAME, args=[job.id], task_id=job.id, queue=self.settings.queue_name,
-                                  soft_time_limit=soft, time_limit=hard)
+            self.producer.enqueue(job.id, pages)
         except Exception as exc:
             log.error("could not enqueue job %s: %s", job.id, exc)
-            self.store.fail(job.id, "enqueue_failed", "The job could not be queued.")
-            raise unavailable("The queue is unavailable; try again shortly.", self.settings.retry_after) from None
+            self.store.fail(job.id, ErrorCode.ENQUEUE_FAILED, "The job could not be queued.")
+            raise ApiError(ErrorCode.SERVICE_UNAVAILABLE, "The queue is unavailable; try again shortly.") from None
         log.info("job %s queued: %s; %d page(s), %d bytes, output %s", job.id, describe(upload.files), pages,
                  sum(len(f.data) for f in upload.files), upload.params.output_format,
                  extra=logs.event("queued", queue=self.settings.queue_name))
@@ -88,5 +82,5 @@ class JobQueue:
 def describe(files: list[UploadFile]) -> str:
     """For the log: "jpeg 463x1013" or "pdf 3 pages", comma-separated."""
     return ", ".join(
-        f"pdf {f.page_count} page(s)" if f.kind == "pdf" else f"{f.kind} {f.width}x{f.height}" for f in files
+        f"pdf {f.meta.page_count} page(s)" if f.meta.is_pdf else f"{f.meta.kind} {f.width}x{f.height}" for f in files
     )

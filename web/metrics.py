@@ -7,7 +7,7 @@
   merges them, whichever process answers it.
 - Queue depth, live worker children, jobs by final status, failures by error code, and the
   workers' OCR time per stage, run time and queue wait: read from Redis at scrape time
-  (worker/metrics.py explains why they live there). They describe the whole service, so
+  (jobs/metrics.py explains why they live there). They describe the whole service, so
   every gateway reports the same values: aggregate them with max(), not sum().
 """
 from __future__ import annotations
@@ -24,8 +24,9 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.utils import floatToGoString
 from spectree import Response as SpecResponse
 
-from worker import logs
-from worker.metrics import FINAL_STATUSES, JobMetrics
+from jobs import logs
+from jobs.metrics import JobMetrics
+from jobs.model import FINAL
 
 from .openapi import spec
 
@@ -92,7 +93,7 @@ class ServiceCollector:
                                 value=workers)
 
         finished = CounterMetricFamily("ocr_jobs_finished", "Jobs that reached a final status.", labels=["status"])
-        for status in FINAL_STATUSES:
+        for status in map(str, FINAL):
             finished.add_metric([status], snap.finished.get(status, 0))
         yield finished
         failures = CounterMetricFamily("ocr_job_failures", "Failed jobs by error code.", labels=["code"])

@@ -9,8 +9,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from spectree.model_adapter.pydantic_adapter import BaseFile
 
-JobStatus = Literal["queued", "running", "succeeded", "failed", "canceled"]
-OutputFormat = Literal["json", "text", "markdown", "html", "hocr"]  # ocrcore.formats.OUTPUT_FORMATS
+from jobs.model import JobOptions, Status
+from ocrcore.limits import OutputFormat
 
 
 class OcrParams(BaseModel):
@@ -44,17 +44,12 @@ class OcrParams(BaseModel):
     def _empty_is_default(cls, value):
         return None if value == "" else value
 
-    def engine_options(self) -> dict:
-        return {"model": self.model, "use_angle_cls": self.use_angle_cls, "det_limit_side": self.det_limit_side}
-
-    def job_options(self) -> dict:
+    def job_options(self) -> JobOptions:
         """What the worker needs besides the files (the pages are chosen by the gateway)."""
-        return {
-            **self.engine_options(),
-            "output_format": self.output_format,
-            "force_ocr": self.force_ocr,
-            "paginate_output": self.paginate_output,
-        }
+        return JobOptions(
+            model=self.model, use_angle_cls=self.use_angle_cls, det_limit_side=self.det_limit_side,
+            output_format=self.output_format, force_ocr=self.force_ocr, paginate_output=self.paginate_output,
+        )
 
 
 class OcrJsonRequest(OcrParams):
@@ -144,7 +139,7 @@ class TimeoutResponse(ErrorResponse):
 
 class JobCreated(BaseModel):
     id: str
-    status: JobStatus
+    status: Status
     url: str
 
 
@@ -155,7 +150,7 @@ class Progress(BaseModel):
 
 class JobBody(BaseModel):
     id: str
-    status: JobStatus
+    status: Status
     created_at: str = Field(..., description="ISO 8601, UTC.")
     started_at: str | None
     finished_at: str | None
@@ -164,6 +159,26 @@ class JobBody(BaseModel):
         ..., description="Set when status is 'succeeded'."
     )
     error: ErrorDetail | None = Field(..., description="Set when status is 'failed'.")
+
+
+class JobStatuses(BaseModel):
+    active: list[Status] = Field(..., description="A job in one of these may still change: keep polling.")
+    final: list[Status] = Field(..., description="A job in one of these is finished for good.")
+
+
+class LimitsResponse(BaseModel):
+    """What this server accepts, for clients and the web UI (the same values it enforces)."""
+
+    max_upload_bytes: int = Field(..., description="Largest file, decoded.")
+    max_body_bytes: int = Field(..., description="Largest HTTP request body.")
+    max_image_pixels: int = Field(..., description="Largest image, width x height.")
+    max_files_per_job: int
+    max_pdf_pages: int = Field(..., description="Pages per job, over all its PDFs.")
+    pdf_dpi: float = Field(..., description="Resolution PDF pages are rendered at for OCR.")
+    sync_timeout: float = Field(..., description="Seconds POST /ocr waits before answering 504 with the job.")
+    input_formats: list[str] = Field(..., description="File types recognised by their bytes.")
+    output_formats: list[OutputFormat]
+    job_statuses: JobStatuses
 
 
 class ModelsResponse(BaseModel):

@@ -20,54 +20,33 @@ from flask import Request
 from PIL import Image
 from pydantic import ValidationError
 
+from jobs.errors import ErrorCode, document_error
+from jobs.model import FileMeta
+from jobs.settings import Settings
 from ocrcore.document import DocumentError, open_pdf
+from ocrcore.limits import IMAGE_FORMATS, IMAGE_NAMES, PAGE_RANGE_EXAMPLE, page_range_is_wellformed, sniff_type
 from ocrcore.registry import MODEL_SETS
-from worker.errors import document_error
-from worker.settings import Settings
 
-from .errors import JOB_ERROR_STATUS, ApiError
+from .errors import ApiError
 from .schemas import OcrFormRequest, OcrJsonRequest, OcrParams
 
 # We compare the header's pixel count with our own cap; PIL's warning adds nothing.
 warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 
-# Detected type -> the PIL decoders allowed to read it (MPO is a multi-picture JPEG).
-IMAGE_TYPES = {
-    "jpeg": ("JPEG", "MPO"),
-    "png": ("PNG",),
-    "webp": ("WEBP",),
-    "bmp": ("BMP",),
-    "tiff": ("TIFF",),
-    "gif": ("GIF",),
-}
-IMAGE_NAMES = "JPEG, PNG, WebP, BMP, TIFF or GIF"
 _WHITESPACE = str.maketrans("", "", " \t\r\n")
 # Bodies that are read as JSON when they look like an object: `curl -d` without a
 # Content-Type header sends x-www-form-urlencoded, and some clients send text/plain.
 _LENIENT_TYPES = ("", "text/plain", "application/x-www-form-urlencoded")
 SEND_HINT = "Send application/json with a base64 'image', or multipart/form-data with a 'file'."
 _URLSAFE = str.maketrans("-_", "+/")
-# What parse_page_range accepts, checked up front so a bad page_range is refused for images too.
-_PAGE_RANGE = re.compile(r"\s*\d+(?:-\d+)?\s*(?:,\s*\d+(?:-\d+)?\s*)*", re.ASCII)
 
 
 @dataclass(frozen=True)
 class UploadFile:
     data: bytes
-    kind: str  # a key of IMAGE_TYPES, or "pdf"
-    filename: str | None  # as the client named it; None for JSON uploads
+    meta: FileMeta  # kind (from the bytes), the client's file name, a PDF's pages
     width: int = 0  # images: from the header
     height: int = 0
-    pages: tuple[int, ...] | None = None  # PDFs: the 0-based pages to read, page_range applied
-
-    @property
-    def page_count(self) -> int:
-        """Pages this file adds to the job (an image is one)."""
-        return 1 if self.pages is None else len(self.pages)
-
-    def meta(self) -> dict:
-        """What the worker is told about the file besides its bytes."""
-        return {"filename": self.filename, "kind": self.kind, "pages": None if self.pages is None else list(self.pages)}
 
 
 @dataclass(frozen=True)
@@ -77,27 +56,7 @@ class Upload:
 
     @property
     def page_count(self) -> int:
-        return sum(f.page_count for f in self.files)
-
-
-def sniff_type(data: bytes) -> str | None:
-    """The file type from its first bytes; None if it is nothing we know."""
-    head = data[:16]
-    if head.startswith(b"\xff\xd8\xff"):
-        return "jpeg"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if head[:6] in (b"GIF87a", b"GIF89a"):
-        return "gif"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "webp"
-    if head[:2] == b"BM" and len(data) >= 26:
-        return "bmp"
-    if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
-        return "tiff"
-    if b"%PDF-" in data[:1024]:  # the spec lets junk precede the header
-        return "pdf"
-    return None
+        return sum(f.meta.page_count for f in self.files)
 
 
 def read_upload(request: Request, settings: Settings) -> Upload:
@@ -108,14 +67,16 @@ def read_upload(request: Request, settings: Settings) -> Upload:
     elif _is_json(mimetype) or mimetype in _LENIENT_TYPES:
         raw_files, params = _read_json(request, settings)
     else:
-        raise ApiError(415, "unsupported_media_type", SEND_HINT)
+        raise ApiError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, SEND_HINT)
 
     if params.model is not None and params.model not in MODEL_SETS:
-        raise ApiError(400, "unknown_model",
+        raise ApiError(ErrorCode.UNKNOWN_MODEL,
                        f"Unknown model set '{params.model}'; choose one of: {', '.join(MODEL_SETS)}.")
-    if params.page_range is not None and not _PAGE_RANGE.fullmatch(params.page_range):
-        raise ApiError(400, "invalid_page_range",
-                       f"page_range {params.page_range!r} is malformed; use page numbers and ranges like 1-3,7.")
+    # Checked up front so a bad page_range is refused for images too.
+    if params.page_range is not None and not page_range_is_wellformed(params.page_range):
+        raise ApiError(ErrorCode.INVALID_PAGE_RANGE,
+                       f"page_range {params.page_range!r} is malformed; use page numbers and ranges like "
+                       f"{PAGE_RANGE_EXAMPLE}.")
     files = []
     for number, (data, filename) in enumerate(raw_files, start=1):
         try:
@@ -126,7 +87,7 @@ def read_upload(request: Request, settings: Settings) -> Upload:
             raise
     upload = Upload(files=files, params=params)
     if len(files) > 1 and upload.page_count > settings.max_pdf_pages:
-        raise ApiError(413, "too_many_pages",
+        raise ApiError(ErrorCode.TOO_MANY_PAGES,
                        f"The files have {upload.page_count} pages in all; the limit is {settings.max_pdf_pages} "
                        "pages per job. Send them in several jobs or use page_range.")
     return upload
@@ -134,22 +95,22 @@ def read_upload(request: Request, settings: Settings) -> Upload:
 
 def _check_file(data: bytes, filename: str | None, params: OcrParams, settings: Settings) -> UploadFile:
     if not data:
-        raise ApiError(400, "empty_image", "The file is empty.")
+        raise ApiError(ErrorCode.EMPTY_IMAGE, "The file is empty.")
     if len(data) > settings.max_upload_bytes:
-        raise ApiError(413, "payload_too_large",
+        raise ApiError(ErrorCode.PAYLOAD_TOO_LARGE,
                        f"The file is {len(data)} bytes; the limit is {settings.max_upload_bytes} bytes.")
     kind = sniff_type(data)
     if kind == "pdf":
-        return UploadFile(data=data, kind=kind, filename=filename, pages=_pdf_pages(data, params, settings))
+        return UploadFile(data, FileMeta(filename, kind, _pdf_pages(data, params, settings)))
     if kind is None:
-        raise ApiError(415, "unsupported_media_type",
+        raise ApiError(ErrorCode.UNSUPPORTED_MEDIA_TYPE,
                        f"The file is not a supported image type ({IMAGE_NAMES}) or a PDF.")
     width, height = _image_size(data, kind, settings.max_image_pixels)
     if width * height > settings.max_image_pixels:
-        raise ApiError(413, "too_many_pixels",
+        raise ApiError(ErrorCode.TOO_MANY_PIXELS,
                        f"The image is {width}x{height} = {width * height} pixels; "
                        f"the limit is {settings.max_image_pixels} pixels.")
-    return UploadFile(data=data, kind=kind, filename=filename, width=width, height=height)
+    return UploadFile(data, FileMeta(filename, kind), width=width, height=height)
 
 
 def _pdf_pages(data: bytes, params: OcrParams, settings: Settings) -> tuple[int, ...]:
@@ -159,39 +120,39 @@ def _pdf_pages(data: bytes, params: OcrParams, settings: Settings) -> tuple[int,
             return tuple(document.selected_pages)
     except DocumentError as exc:
         code, message = document_error(exc)
-        raise ApiError(JOB_ERROR_STATUS[code], code, message) from None
+        raise ApiError(code, message) from None
 
 
-def _read_json(request: Request, settings: Settings) -> tuple[list[tuple[bytes, None]], OcrParams]:
+def _read_json(request: Request, settings: Settings) -> tuple[list[tuple[bytes, str | None]], OcrParams]:
     raw = request.get_data(cache=False)  # Flask enforces MAX_CONTENT_LENGTH while reading
     first = raw[:64].lstrip()[:1]
     if not first and not raw.strip():
-        raise ApiError(400, "empty_body", "The request body is empty. " + SEND_HINT)
+        raise ApiError(ErrorCode.EMPTY_BODY, "The request body is empty. " + SEND_HINT)
     if first != b"{" and not _is_json(request.mimetype):
-        raise ApiError(415, "unsupported_media_type", SEND_HINT)
+        raise ApiError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, SEND_HINT)
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, "invalid_json", "The request body is not valid JSON.") from None
+        raise ApiError(ErrorCode.INVALID_JSON, "The request body is not valid JSON.") from None
     if not isinstance(body, dict):
-        raise ApiError(400, "invalid_json", "The request body must be a JSON object.")
+        raise ApiError(ErrorCode.INVALID_JSON, "The request body must be a JSON object.")
     try:
         parsed = OcrJsonRequest.model_validate(body)
     except ValidationError as exc:
         raise field_error(exc) from None
     if parsed.image is not None and parsed.images is not None:
-        raise ApiError(400, "invalid_field", "Send either 'image' or 'images', not both.")
+        raise ApiError(ErrorCode.INVALID_FIELD, "Send either 'image' or 'images', not both.")
     if parsed.image is None and not parsed.images:
-        raise ApiError(400, "missing_field", "The field 'image' is required.")
-    encoded = [parsed.image] if parsed.image is not None else parsed.images
+        raise ApiError(ErrorCode.MISSING_FIELD, "The field 'image' is required.")
+    encoded = [parsed.image] if parsed.image is not None else parsed.images or []
     _check_count(len(encoded), settings)
-    files = [(decode_base64(text, settings.max_upload_bytes), None) for text in encoded]
+    files: list[tuple[bytes, str | None]] = [(decode_base64(text, settings.max_upload_bytes), None) for text in encoded]
     return files, OcrParams.model_validate(parsed.model_dump(exclude={"image", "images"}))
 
 
 def _check_count(count: int, settings: Settings) -> None:
     if count > settings.max_files_per_job:
-        raise ApiError(400, "too_many_files",
+        raise ApiError(ErrorCode.TOO_MANY_FILES,
                        f"{count} files sent; the limit is {settings.max_files_per_job} per request.")
 
 
@@ -203,10 +164,10 @@ def _read_multipart(request: Request, settings: Settings) -> tuple[list[tuple[by
     files = request.files  # parsing enforces MAX_CONTENT_LENGTH and the form limits
     uploads = files.getlist("file")
     if not uploads:
-        raise ApiError(400, "missing_field", "Send the file in a multipart field named 'file'.")
+        raise ApiError(ErrorCode.MISSING_FIELD, "Send the file in a multipart field named 'file'.")
     extra_files = [name for name in files if name != "file"]
     if extra_files:
-        raise ApiError(400, "unknown_field",
+        raise ApiError(ErrorCode.UNKNOWN_FIELD,
                        f"Unexpected file field '{extra_files[0]}'; send each file in a field named 'file'.")
     _check_count(len(uploads), settings)
     # An empty form field (an unset <select>, say) means "the default".
@@ -233,37 +194,37 @@ def decode_base64(text: str, max_bytes: int) -> bytes:
     if payload.startswith("data:"):
         header, comma, payload = payload.partition(",")
         if not comma or not header.endswith(";base64"):
-            raise ApiError(400, "invalid_base64", "A data URL must be base64-encoded: data:<type>;base64,<data>.")
+            raise ApiError(ErrorCode.INVALID_BASE64, "A data URL must be base64-encoded: data:<type>;base64,<data>.")
     payload = payload.translate(_WHITESPACE)
     if not payload:
-        raise ApiError(400, "empty_image", "The image is empty.")
+        raise ApiError(ErrorCode.EMPTY_IMAGE, "The image is empty.")
     if len(payload) > (max_bytes + 2) // 3 * 4:
-        raise ApiError(413, "payload_too_large", f"The decoded file would exceed the limit of {max_bytes} bytes.")
+        raise ApiError(ErrorCode.PAYLOAD_TOO_LARGE, f"The decoded file would exceed the limit of {max_bytes} bytes.")
     payload = payload.translate(_URLSAFE) + "=" * (-len(payload) % 4)
     try:
         return base64.b64decode(payload, validate=True)
     except (binascii.Error, ValueError):
-        raise ApiError(400, "invalid_base64", "The 'image' field is not valid base64.") from None
+        raise ApiError(ErrorCode.INVALID_BASE64, "The 'image' field is not valid base64.") from None
 
 
 def field_error(exc: ValidationError) -> ApiError:
     first = exc.errors()[0]
     name = ".".join(str(part) for part in first["loc"]) or "body"
     if first["type"] == "missing":
-        return ApiError(400, "missing_field", f"The field '{name}' is required.")
+        return ApiError(ErrorCode.MISSING_FIELD, f"The field '{name}' is required.")
     if first["type"] == "extra_forbidden":
-        return ApiError(400, "unknown_field", f"Unknown field '{name}'.")
-    return ApiError(400, "invalid_field", f"The field '{name}' is invalid: {first['msg']}.")
+        return ApiError(ErrorCode.UNKNOWN_FIELD, f"Unknown field '{name}'.")
+    return ApiError(ErrorCode.INVALID_FIELD, f"The field '{name}' is invalid: {first['msg']}.")
 
 
 def _image_size(data: bytes, kind: str, max_pixels: int) -> tuple[int, int]:
     """Width and height from the header only; nothing is decoded."""
     try:
-        with Image.open(io.BytesIO(data), formats=IMAGE_TYPES[kind]) as image:
+        with Image.open(io.BytesIO(data), formats=IMAGE_FORMATS[kind]) as image:
             return image.size
     except Image.DecompressionBombError:  # PIL's own guard (over ~179 megapixels) fired first
-        raise ApiError(413, "too_many_pixels",
+        raise ApiError(ErrorCode.TOO_MANY_PIXELS,
                        f"The image has too many pixels; the limit is {max_pixels} pixels.") from None
     except Exception:
-        raise ApiError(422, "undecodable_image",
+        raise ApiError(ErrorCode.UNDECODABLE_IMAGE,
                        f"The file looks like {kind.upper()} but its header cannot be read.") from None

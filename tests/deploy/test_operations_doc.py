@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from worker.settings import Settings
+from jobs.settings import Settings
 
 from .dockerfile import parse
 

@@ -1,12 +1,12 @@
-"""The images' HEALTHCHECK commands (worker/commands.py), run against the live service."""
+"""The images' HEALTHCHECK commands (ops/commands.py), run against the live service."""
 from __future__ import annotations
 
 import os
 import subprocess
 from urllib.parse import urlparse
 
-from worker.commands import GATEWAY_HEALTHCHECK, WORKER_HEALTHCHECK, with_this_python
-from worker.run_local import REPO, free_port
+from ops.commands import GATEWAY_HEALTHCHECK, WORKER_HEALTHCHECK, with_this_python
+from ops.run_local import REPO, free_port
 
 
 def probe(command: tuple[str, ...], *extra: str, **env: str) -> subprocess.CompletedProcess:

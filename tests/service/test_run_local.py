@@ -12,7 +12,7 @@ from pathlib import Path
 
 import requests
 
-from worker.run_local import free_port
+from ops.run_local import free_port
 
 from .helpers import b64
 
@@ -28,7 +28,7 @@ def test_run_local_serves_and_stops_cleanly_on_ctrl_c(text_png):
     port = free_port()
     env = {name: value for name, value in os.environ.items() if not name.startswith("OCR_")}
     env.update(OCR_PORT=str(port), OCR_WORKER_CHILDREN="1", OCR_WEB_WORKERS="1", PYTHONUNBUFFERED="1")
-    proc = subprocess.Popen([sys.executable, "-m", "worker.run_local"], cwd=REPO, env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "ops.run_local"], cwd=REPO, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(l.decode(errors="replace") for l in proc.stdout))

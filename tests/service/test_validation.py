@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from web import create_app
-from worker.settings import Settings
+from jobs.settings import Settings
 
 from .helpers import HttpClient, b64, png_claiming
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import current_app, url_for
 
-from worker.settings import Settings
+from jobs.settings import Settings
 
 from ..job_queue import JobQueue
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 from spectree import Response
 
-from worker.jobs import looks_like_job_id
+from jobs.errors import ErrorCode
+from jobs.model import looks_like_job_id
 
 from ..errors import ApiError
 from ..openapi import spec
@@ -15,6 +16,7 @@ from .common import job_queue, job_url, settings
 bp = Blueprint("jobs", __name__)
 
 NOT_FOUND = "No job with this id; it never existed or its result expired."
+JOB_ID_PARAMETER = {"job_id": "The id POST /jobs returned."}
 
 
 @bp.post("/jobs")
@@ -42,30 +44,30 @@ def create_job():
 
 @bp.get("/jobs/<job_id>")
 @spec.validate(resp=Response(HTTP_200=JobBody, HTTP_404=ErrorResponse, HTTP_503=ErrorResponse),
-               tags=["jobs"], skip_validation=True, path_parameter_descriptions={"job_id": "The id POST /jobs returned."})
+               tags=["jobs"], skip_validation=True, path_parameter_descriptions=JOB_ID_PARAMETER)
 def get_job(job_id: str):
     """A job's status, timestamps and, once it succeeded, its result (the POST /ocr body)."""
     job = job_queue().store.get(job_id) if looks_like_job_id(job_id) else None
     if job is None:
-        raise ApiError(404, "not_found", NOT_FOUND)
+        raise ApiError(ErrorCode.NOT_FOUND, NOT_FOUND)
     return jsonify(job.public())
 
 
 @bp.delete("/jobs/<job_id>")
 @spec.validate(resp=Response(HTTP_200=JobBody, HTTP_404=ErrorResponse, HTTP_409=ErrorResponse,
                              HTTP_503=ErrorResponse),
-               tags=["jobs"], skip_validation=True, path_parameter_descriptions={"job_id": "The id POST /jobs returned."})
+               tags=["jobs"], skip_validation=True, path_parameter_descriptions=JOB_ID_PARAMETER)
 def cancel_job(job_id: str):
     """Cancel a queued or running job; a finished job answers 409."""
     if not looks_like_job_id(job_id):
-        raise ApiError(404, "not_found", NOT_FOUND)
+        raise ApiError(ErrorCode.NOT_FOUND, NOT_FOUND)
     store = job_queue().store
     before, canceled = store.cancel(job_id)
     if not before:
-        raise ApiError(404, "not_found", NOT_FOUND)
+        raise ApiError(ErrorCode.NOT_FOUND, NOT_FOUND)
     if not canceled:
-        raise ApiError(409, "job_finished", f"The job already finished ({before}); there is nothing to cancel.")
+        raise ApiError(ErrorCode.JOB_FINISHED, f"The job already finished ({before}); there is nothing to cancel.")
     job = store.get(job_id)
     if job is None:
-        raise ApiError(404, "not_found", NOT_FOUND)
+        raise ApiError(ErrorCode.NOT_FOUND, NOT_FOUND)
     return jsonify(job.public())

@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, Response as FlaskResponse, jsonify, request
+from flask import Blueprint, jsonify, request
+from flask import Response as FlaskResponse
 from spectree import Response
 
+from jobs.errors import ErrorCode, status_of
+from jobs.model import Job, Status
 from ocrcore.formats import MIMETYPES
-from worker.jobs import CANCELED, SUCCEEDED, Job
 
-from ..errors import JOB_ERROR_STATUS, ApiError
+from ..errors import ApiError
 from ..openapi import spec
 from ..schemas import ErrorResponse, OcrFormRequest, OcrJsonRequest, OcrResponse, TimeoutResponse
 from ..validation import read_upload
@@ -47,21 +49,20 @@ def ocr():
     queue = job_queue()
     if not queue.workers_alive():
         # Waiting the whole sync timeout for nobody helps no one; async jobs may still queue up.
-        raise ApiError(503, "no_worker", "No OCR worker is running; try again shortly.",
-                       headers={"Retry-After": str(settings().retry_after)})
+        raise ApiError(ErrorCode.NO_WORKER, "No OCR worker is running; try again shortly.")
     job = queue.submit(upload)
     timeout = settings().sync_timeout
     finished = queue.wait(job.id, timeout)
     if finished is None:
-        raise ApiError(504, "timeout", f"No result within {timeout:g} s; the job continues, poll its URL.",
+        raise ApiError(ErrorCode.TIMEOUT, f"No result within {timeout:g} s; the job continues, poll its URL.",
                        id=job.id, url=job_url(job.id))
     return sync_answer(finished)
 
 
-def sync_answer(job: Job):
-    if job.status == SUCCEEDED:
+def sync_answer(job: Job) -> FlaskResponse:
+    if job.status == Status.SUCCEEDED:
         result = job.result
-        fmt = job.options.get("output_format", "json")
+        fmt = job.options.output_format
         if fmt != "json" and isinstance(result, dict) and isinstance(result.get("content"), str):
             # One file in a text format: the document itself, ready for `curl -o`.
             response = FlaskResponse(result["content"], mimetype=MIMETYPES[fmt].split(";")[0])
@@ -69,12 +70,12 @@ def sync_answer(job: Job):
             response.headers["X-Processing-Time"] = str(result.get("processing_time", ""))
             return response
         return jsonify(result)
-    if job.status == CANCELED:
-        raise ApiError(409, "canceled", "The job was canceled before it finished.")
-    error = job.error or {"code": "internal_error", "message": "The job failed."}
-    status = JOB_ERROR_STATUS.get(error["code"], 500)
-    extra = {"id": job.id, "url": job_url(job.id)} if status in (503, 504) else {}
-    headers = {"Retry-After": str(settings().retry_after)} if status == 503 else None
+    if job.status == Status.CANCELED:
+        raise ApiError(ErrorCode.CANCELED, "The job was canceled before it finished.")
+    error = job.error or {"code": ErrorCode.INTERNAL_ERROR, "message": "The job failed."}
+    status = status_of(error["code"])
     if status == 500:
         log.error("job %s failed: %s", job.id, error)
-    raise ApiError(status, error["code"], error["message"], headers=headers, **extra)
+    if status in (503, 504):  # the service's failure, not the input's: say where the job is
+        raise ApiError(error["code"], error["message"], id=job.id, url=job_url(job.id))
+    raise ApiError(error["code"], error["message"])

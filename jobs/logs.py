@@ -21,15 +21,16 @@ import socket
 import sys
 from collections.abc import Mapping
 from contextvars import ContextVar
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
+
+from .model import JOB_ID_PATTERN, looks_like_job_id
 
 FORMATS = ("json", "text")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s"
 
-_JOB_ID = re.compile(r"[A-Za-z0-9_-]{22}")  # worker.jobs.new_job_id's shape
-_JOB_PATH = re.compile(r"^/jobs/([A-Za-z0-9_-]{22})(?:[/?]|$)")
-_context: ContextVar[Mapping[str, Any]] = ContextVar("ocr_log_context", default={})
+_JOB_PATH = re.compile(rf"^/jobs/({JOB_ID_PATTERN.pattern})(?:[/?]|$)")
+_context: ContextVar[Mapping[str, Any]] = ContextVar("ocr_log_context", default={})  # noqa: B039 (bind() sets a new mapping, never mutates)
 
 # Attributes every LogRecord has; anything else on a record came from `extra=` or a filter.
 _RECORD_ATTRIBUTES = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
@@ -55,10 +56,6 @@ def event(name: str, **fields: Any) -> dict[str, Any]:
     return {"event": name, **fields}
 
 
-def looks_like_job_id(value: Any) -> bool:
-    return isinstance(value, str) and _JOB_ID.fullmatch(value) is not None
-
-
 class ContextFilter(logging.Filter):
     """Put the bound fields and the job id found by convention on each record (on the handler,
     so it sees records from every logger)."""
@@ -77,7 +74,7 @@ class ContextFilter(logging.Filter):
 def _job_id_by_convention(record: logging.LogRecord) -> str | None:
     args = record.args
     if isinstance(record.msg, str) and record.msg.startswith("job %s") and isinstance(args, tuple) and args:
-        return args[0] if looks_like_job_id(args[0]) else None
+        return str(args[0]) if looks_like_job_id(args[0]) else None
     data = getattr(record, "data", None)  # Celery's "Task ocr.run[<id>] received/succeeded"
     if isinstance(data, Mapping) and looks_like_job_id(data.get("id")):
         return data["id"]
@@ -99,7 +96,7 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         doc: dict[str, Any] = {
-            "ts": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds")
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
             .replace("+00:00", "Z"),
             "level": record.levelname,
             "service": self.service,

@@ -10,8 +10,8 @@ import sys
 
 WORKER = ("python", "-m", "worker")
 GATEWAY = ("python", "-m", "gunicorn", "-c", "web/gunicorn_conf.py", "web:create_app()")
-WORKER_HEALTHCHECK = ("python", "-m", "worker.healthcheck", "worker")
-GATEWAY_HEALTHCHECK = ("python", "-m", "worker.healthcheck", "gateway")
+WORKER_HEALTHCHECK = ("python", "-m", "ops.healthcheck", "worker")
+GATEWAY_HEALTHCHECK = ("python", "-m", "ops.healthcheck", "gateway")
 
 
 def with_this_python(command: tuple[str, ...]) -> list[str]:

@@ -1,4 +1,4 @@
-"""Container health probes: `python -m worker.healthcheck worker|gateway` exits 0 when healthy.
+"""Container health probes: `python -m ops.healthcheck worker|gateway` exits 0 when healthy.
 
 worker:  this host's Celery node answers a ping sent through the broker, so its main process
          is alive and consuming from Redis (the node is `celery@<hostname>`, as Celery names it).
@@ -12,7 +12,7 @@ import argparse
 import sys
 import urllib.request
 
-from .settings import get_settings
+from jobs.settings import get_settings
 
 TIMEOUT = 5.0
 
@@ -20,7 +20,7 @@ TIMEOUT = 5.0
 def worker_answers(node: str | None = None, timeout: float = TIMEOUT) -> bool:
     from celery.utils.nodenames import default_nodename
 
-    from .celery_app import celery_app
+    from worker.celery_app import celery_app  # the worker image's app; the gateway never gets here
 
     node = node or default_nodename(None)
     try:
@@ -49,7 +49,7 @@ def gateway_answers(timeout: float = TIMEOUT) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m worker.healthcheck", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m ops.healthcheck", description=__doc__.split("\n")[0])
     parser.add_argument("role", choices=("worker", "gateway"))
     parser.add_argument("--node", help="Celery node to ping (default: celery@<this hostname>)")
     parser.add_argument("--timeout", type=float, default=TIMEOUT)

@@ -5,7 +5,7 @@ ships, listening on 127.0.0.1 only. Set OCR_REDIS_URL to use a Redis you run you
 Ctrl-C stops everything in order: gateway, worker (finishing its current job), Redis.
 
 LocalStack is also what the tests and bench/service_overhead.py start, so they run the
-exact commands a deployment runs (worker/commands.py, which the Dockerfiles use too):
+exact commands a deployment runs (ops/commands.py, which the Dockerfiles use too):
     python -m worker
     python -m gunicorn -c web/gunicorn_conf.py 'web:create_app()'
 """
@@ -23,6 +23,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import IO
 
 from . import commands
 from .commands import with_this_python
@@ -81,7 +82,7 @@ class LocalStack:
         self.log_dir = log_dir
         self.procs: dict[str, subprocess.Popen] = {}
         self.stopped: set[str] = set()  # stopped on purpose: not an error when they are gone
-        self._log_files: dict[str, object] = {}
+        self._log_files: dict[str, IO[bytes]] = {}
         self.redis_url = self.env.get("OCR_REDIS_URL", "")
 
     # starting
@@ -89,7 +90,7 @@ class LocalStack:
         full_env = {**self.env, **(env or {})}
         if self.log_dir is not None:
             self.log_dir.mkdir(parents=True, exist_ok=True)
-            log = open(self.log_dir / f"{name}.log", "ab")
+            log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 (open while the process runs)
             self._log_files[name] = log
             proc = subprocess.Popen(command, cwd=REPO, env=full_env, stdout=log, stderr=subprocess.STDOUT,
                                     stdin=subprocess.DEVNULL, start_new_session=True)
@@ -201,7 +202,7 @@ def _relay(name: str, proc: subprocess.Popen) -> None:
 
 
 def main() -> int:
-    from .settings import get_settings
+    from jobs.settings import get_settings
 
     os.environ.setdefault("OCR_LOG_FORMAT", "text")  # readable in a terminal; the images log JSON
     settings = get_settings()

@@ -1,7 +1,7 @@
 """The service's one typed settings object, read from OCR_* environment variables.
 
-The gateway imports it too (web -> worker is the allowed direction); nothing here
-imports onnxruntime, Flask or Celery.
+Gateway, worker and tools read the same object; nothing here imports onnxruntime, Flask or
+Celery. Limit defaults come from the one table in ocrcore/limits.py.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-MB = 1024 * 1024
+from ocrcore import limits
 
 
 class Settings(BaseSettings):
@@ -23,14 +23,17 @@ class Settings(BaseSettings):
     key_prefix: str = "ocr"
 
     # Input limits, checked by the gateway before anything is queued.
-    max_upload_bytes: int = Field(20 * MB, gt=0)  # decoded file size; the HTTP body may be 4/3 of it (base64)
-    max_image_pixels: int = Field(40_000_000, gt=0)  # width x height from the header; the worker checks again
+    # Decoded file size; the HTTP body may be 4/3 of it (base64).
+    max_upload_bytes: int = Field(limits.MAX_UPLOAD_BYTES, gt=0)
+    # Width x height from the header; the worker checks again.
+    max_image_pixels: int = Field(limits.MAX_IMAGE_PIXELS, gt=0)
 
     # Documents and batches (PDF pages are rendered by the worker, never by the gateway).
-    max_files_per_job: int = Field(10, ge=1)  # multipart `file` fields (or JSON `images`) per request
-    max_pdf_pages: int = Field(200, ge=1)  # pages selected in one job, over all its PDFs
-    pdf_dpi: float = Field(200.0, ge=36, le=600)  # render resolution (ocrcore.document explains 200)
-    pdf_max_page_pixels: int = Field(4096 * 4096, gt=0)  # a larger page is rendered at a lower DPI
+    # Multipart `file` fields (or JSON `images`) per request.
+    max_files_per_job: int = Field(limits.MAX_FILES_PER_JOB, ge=1)
+    max_pdf_pages: int = Field(limits.MAX_PDF_PAGES, ge=1)  # pages selected in one job, over all its PDFs
+    pdf_dpi: float = Field(limits.PDF_DPI, ge=limits.MIN_RENDER_DPI, le=limits.MAX_RENDER_DPI)  # render resolution
+    pdf_max_page_pixels: int = Field(limits.PDF_MAX_PAGE_PIXELS, gt=0)  # a larger page is rendered at a lower DPI
     # Each page gets this long (a Python-level alarm in the worker child); a job's Celery limits
     # grow by it for every page after the first, so long documents are not cut short.
     page_time_limit: float = Field(60.0, gt=0)
@@ -62,10 +65,10 @@ class Settings(BaseSettings):
     web_threads: int = Field(32, ge=1)
 
     log_level: str = "INFO"
-    log_format: Literal["json", "text"] = "json"  # one JSON object per line (worker/logs.py); `make run` uses text
+    log_format: Literal["json", "text"] = "json"  # one JSON object per line (jobs/logs.py); `make run` uses text
 
     @model_validator(mode="after")
-    def _check_limits(self) -> "Settings":
+    def _check_limits(self) -> Settings:
         if self.hard_time_limit <= self.soft_time_limit:
             raise ValueError("OCR_HARD_TIME_LIMIT must be greater than OCR_SOFT_TIME_LIMIT")
         longest = self.time_limits(self.max_pdf_pages)[1]

@@ -9,22 +9,17 @@ from __future__ import annotations
 
 import json
 import logging
-import re
-import secrets
 import time
-from dataclasses import dataclass
-from datetime import datetime, timezone
+from collections.abc import Sequence
 from typing import Any
 
 from redis import Redis
 
-from . import job_events
+from . import events
+from .errors import ErrorCode
+from .model import ACTIVE, FileMeta, Job, JobOptions, Status, error_body, new_job_id
 
 log = logging.getLogger(__name__)
-
-QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELED = "queued", "running", "succeeded", "failed", "canceled"
-ACTIVE = (QUEUED, RUNNING)
-TERMINAL = (SUCCEEDED, FAILED, CANCELED)
 
 # A running job not finished this long after its hard time limit lost its worker.
 DEADLINE_GRACE = 5.0
@@ -98,90 +93,6 @@ return redis.call('ZCARD', KEYS[1])
 """
 
 
-_JOB_ID = re.compile(r"[A-Za-z0-9_-]{22}")
-
-
-def new_job_id() -> str:
-    """128 random bits, URL-safe: the only thing standing between a job and a stranger."""
-    return secrets.token_urlsafe(16)
-
-
-def looks_like_job_id(value: str) -> bool:
-    return _JOB_ID.fullmatch(value) is not None
-
-
-def iso_utc(timestamp: float | None) -> str | None:
-    if timestamp is None:
-        return None
-    moment = datetime.fromtimestamp(timestamp, timezone.utc)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def error_body(code: str, message: str) -> dict[str, str]:
-    return {"code": code, "message": message}
-
-
-@dataclass
-class Job:
-    id: str
-    status: str
-    created_at: float
-    started_at: float | None
-    finished_at: float | None
-    progress_done: int
-    progress_total: int
-    result: dict | None
-    error: dict | None
-    options: dict
-    files: list[dict]  # per uploaded file: {"filename", "kind", "pages"} (pages: 0-based, PDFs only)
-    attempts: int
-    ttl: int
-    deadline: float | None
-    worker: str | None
-
-    @classmethod
-    def from_hash(cls, job_id: str, raw: dict[bytes, bytes]) -> "Job":
-        f = {k.decode(): v.decode() for k, v in raw.items()}
-
-        def number(name: str) -> float | None:
-            return float(f[name]) if f.get(name) else None
-
-        return cls(
-            id=job_id,
-            status=f["status"],
-            created_at=float(f["created_at"]),
-            started_at=number("started_at"),
-            finished_at=number("finished_at"),
-            progress_done=int(f.get("progress_done") or 0),
-            progress_total=int(f.get("progress_total") or 0),
-            result=json.loads(f["result"]) if f.get("result") else None,
-            error=json.loads(f["error"]) if f.get("error") else None,
-            options=json.loads(f.get("options") or "{}"),
-            files=json.loads(f.get("files") or "[]"),
-            attempts=int(f.get("attempts") or 0),
-            ttl=int(f["ttl"]),
-            deadline=number("deadline"),
-            worker=f.get("worker") or None,
-        )
-
-    @property
-    def finished(self) -> bool:
-        return self.status in TERMINAL
-
-    def public(self) -> dict[str, Any]:
-        """The job as GET /jobs/<id> shows it."""
-        return {
-            "id": self.id,
-            "status": self.status,
-            "created_at": iso_utc(self.created_at),
-            "started_at": iso_utc(self.started_at),
-            "finished_at": iso_utc(self.finished_at),
-            "progress": {"done": self.progress_done, "total": self.progress_total} if self.progress_total else None,
-            "result": self.result if self.status == SUCCEEDED else None,
-            "error": self.error if self.status == FAILED else None,
-        }
-
-
 class JobStore:
     """Job records, uploads and worker heartbeats in Redis; safe to share between threads."""
 
@@ -211,17 +122,16 @@ class JobStore:
         return [self.job_key(job_id), self.done_key(job_id), self.upload_key(job_id)]
 
     # gateway side
-    def create(self, files: list[bytes], options: dict, ttl: int, total: int = 1,
-               file_meta: list[dict] | None = None) -> Job:
+    def create(self, files: Sequence[bytes], options: JobOptions, file_meta: Sequence[FileMeta], ttl: int) -> Job:
         """Store the uploaded files and a queued record, atomically; the caller then enqueues the id."""
         job_id = new_job_id()
         now = time.time()
-        meta = file_meta or [{"filename": None, "kind": None, "pages": None} for _ in files]
-        fields = {
-            "status": QUEUED,
+        total = sum(meta.page_count for meta in file_meta)
+        fields: dict[str, str | int] = {
+            "status": str(Status.QUEUED),
             "created_at": repr(now),
-            "options": json.dumps(options),
-            "files": json.dumps(meta),
+            "options": json.dumps(options.to_json()),
+            "files": json.dumps([meta.to_json() for meta in file_meta]),
             "progress_done": 0,
             "progress_total": total,
             "attempts": 0,
@@ -230,28 +140,28 @@ class JobStore:
         with self.redis.pipeline(transaction=True) as pipe:
             pipe.rpush(self.upload_key(job_id), *files)
             pipe.expire(self.upload_key(job_id), ttl)
-            pipe.hset(self.job_key(job_id), mapping=fields)
+            pipe.hset(self.job_key(job_id), mapping=fields)  # type: ignore[arg-type]  # str keys are fine
             pipe.expire(self.job_key(job_id), ttl)
             pipe.execute()
-        return Job(job_id, QUEUED, now, None, None, 0, total, None, None, options, meta, 0, ttl, None, None)
+        return Job(job_id, Status.QUEUED, now, ttl, options, list(file_meta), progress_total=total)
 
     def get(self, job_id: str) -> Job | None:
         """The job, or None if unknown or expired. A running job past its deadline is failed here."""
-        raw = self.redis.hgetall(self.job_key(job_id))
+        raw: dict[bytes, bytes] = self.redis.hgetall(self.job_key(job_id))  # type: ignore[assignment]
         if not raw:
             return None
         job = Job.from_hash(job_id, raw)
-        if job.status == RUNNING and job.deadline is not None and time.time() > job.deadline:
+        if job.status == Status.RUNNING and job.deadline is not None and time.time() > job.deadline:
             message = "The worker processing this job stopped before finishing it."
             guard = ("deadline", repr(job.deadline))
-            if self.fail(job_id, "worker_lost", message, from_statuses=(RUNNING,), guard=guard):
+            if self.fail(job_id, ErrorCode.WORKER_LOST, message, from_statuses=(Status.RUNNING,), guard=guard):
                 log.warning("job %s failed: worker %s passed its deadline without finishing", job_id, job.worker)
             return self.get(job_id)
         return job
 
-    def cancel(self, job_id: str) -> tuple[str, bool]:
-        """Cancel a queued or running job. Returns (status before, whether it was canceled)."""
-        return self._apply(job_id, ACTIVE, CANCELED, terminal=True, fields={"finished_at": repr(time.time())})
+    def cancel(self, job_id: str) -> tuple[Status | None, bool]:
+        """Cancel a queued or running job. Returns (status before or None if gone, whether it was canceled)."""
+        return self._apply(job_id, ACTIVE, Status.CANCELED, fields={"finished_at": repr(time.time())})
 
     def wait_finished(self, job_id: str, timeout: float, blocking_redis: Redis | None = None) -> bool:
         """Block until the job is finished or the timeout passes; no polling loop."""
@@ -263,45 +173,48 @@ class JobStore:
 
     # worker side
     def start(self, job_id: str, worker: str, hard_time_limit: float, max_attempts: int) -> tuple[str, int]:
-        """Claim the job for a run. Returns ("running", attempt), ("exhausted", n) or (other status, 0)."""
+        """Claim the job for a run. Returns ("running", attempt), ("exhausted", attempts) once the
+        attempts are used up (the job is failed), or (its other status or "" if gone, 0)."""
         now = time.time()
         deadline = now + hard_time_limit + DEADLINE_GRACE
         error = json.dumps(error_body(
-            "worker_lost", f"The worker processing this job died {max_attempts} times; it will not be retried."
+            ErrorCode.WORKER_LOST,
+            f"The worker processing this job died {max_attempts} times; it will not be retried.",
         ))
         status, attempts = self._start(
             keys=self._keys(job_id), args=[repr(now), repr(deadline), worker, max_attempts, error]
         )
         if status == b"exhausted":
-            job_events.finished(self.redis, self.prefix, job_id, FAILED, error)
+            events.finished(self.redis, self.prefix, job_id, Status.FAILED, error)
         return status.decode(), int(attempts)
 
     def load_upload(self, job_id: str, index: int = 0) -> bytes | None:
         """One uploaded file (fetched one at a time: a batch is never all in memory twice)."""
-        return self.redis.lindex(self.upload_key(job_id), index)
+        data: bytes | None = self.redis.lindex(self.upload_key(job_id), index)  # type: ignore[assignment]
+        return data
 
-    def progress(self, job_id: str, done: int) -> str:
-        """Record pages done while the job runs; returns its status ('' if it is gone)."""
+    def progress(self, job_id: str, done: int) -> Status | None:
+        """Record pages done while the job runs; returns its status (None if it is gone)."""
         status = self._progress(keys=[self.job_key(job_id)], args=[done])
-        return status.decode() if isinstance(status, bytes) else str(status or "")
+        return _status(status)
 
-    def succeed(self, job_id: str, result: dict) -> bool:
+    def succeed(self, job_id: str, result: dict[str, Any]) -> bool:
         fields = {"finished_at": repr(time.time()), "result": json.dumps(result)}
-        raw = self.redis.hget(self.job_key(job_id), "progress_total")
-        if raw is not None:
-            fields["progress_done"] = raw.decode()
-        return self._apply(job_id, (RUNNING,), SUCCEEDED, terminal=True, fields=fields)[1]
+        total = self.redis.hget(self.job_key(job_id), "progress_total")
+        if isinstance(total, bytes):
+            fields["progress_done"] = total.decode()
+        return self._apply(job_id, (Status.RUNNING,), Status.SUCCEEDED, fields=fields)[1]
 
     def fail(
         self,
         job_id: str,
-        code: str,
+        code: ErrorCode,
         message: str,
-        from_statuses: tuple[str, ...] = ACTIVE,
+        from_statuses: tuple[Status, ...] = ACTIVE,
         guard: tuple[str, str] | None = None,
     ) -> bool:
         fields = {"finished_at": repr(time.time()), "error": json.dumps(error_body(code, message))}
-        return self._apply(job_id, from_statuses, FAILED, terminal=True, fields=fields, guard=guard)[1]
+        return self._apply(job_id, from_statuses, Status.FAILED, fields=fields, guard=guard)[1]
 
     def heartbeat(self, member: str, ttl: float) -> int:
         return int(self._heartbeat(keys=[self.workers_key], args=[member, ttl]))
@@ -312,21 +225,26 @@ class JobStore:
     def _apply(
         self,
         job_id: str,
-        from_statuses: tuple[str, ...],
-        to_status: str,
-        terminal: bool,
+        from_statuses: tuple[Status, ...],
+        to_status: Status,
         fields: dict[str, Any],
         guard: tuple[str, str] | None = None,
-    ) -> tuple[str, bool]:
+    ) -> tuple[Status | None, bool]:
+        """Set a final status (every transition this store makes outside `start` is to one)."""
         pairs: list[Any] = []
         for name, value in fields.items():
             pairs += [name, value]
         guard_field, guard_value = guard or ("", "")
+        terminal = to_status.finished
         before, applied = self._transition(
             keys=self._keys(job_id),
-            args=[",".join(from_statuses), to_status, "1" if terminal else "0", guard_field, guard_value, *pairs],
+            args=[",".join(from_statuses), str(to_status), "1" if terminal else "0", guard_field, guard_value, *pairs],
         )
         if applied and terminal:  # once per job: the compare-and-set lets only one final status through
-            job_events.finished(self.redis, self.prefix, job_id, to_status, fields.get("error"))
-        return before.decode(), bool(applied)
+            events.finished(self.redis, self.prefix, job_id, to_status, fields.get("error"))
+        return _status(before), bool(applied)
 
+
+def _status(raw: bytes | str | None) -> Status | None:
+    text = raw.decode() if isinstance(raw, bytes) else (raw or "")
+    return Status(text) if text else None

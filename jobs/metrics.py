@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 
 from redis import Redis
 
+from .model import FINAL, Status
+
 STAGES = ("decode", "det", "cls", "rec")
-FINAL_STATUSES = ("succeeded", "failed", "canceled")
 # Seconds. A stage of a small image takes milliseconds, a whole PDF can take minutes.
 STAGE_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
 JOB_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0)
@@ -69,11 +70,11 @@ class JobMetrics:
         return f"{self.prefix}:metrics:{name}"
 
     # writing
-    def job_finished(self, status: str, error_code: str | None = None) -> None:
+    def job_finished(self, status: Status, error_code: str | None = None) -> None:
         """Count a job reaching a final status (called once per job, after its compare-and-set)."""
         with self.redis.pipeline(transaction=False) as pipe:
-            pipe.hincrby(self.key("finished"), status, 1)
-            if status == "failed":
+            pipe.hincrby(self.key("finished"), str(status), 1)
+            if status == Status.FAILED:
                 pipe.hincrby(self.key("failures"), error_code or "unknown", 1)
             pipe.execute()
 
@@ -97,7 +98,7 @@ class JobMetrics:
                 pipe.hgetall(self.key(name))
             finished, failures, *histograms = pipe.execute()
         snap = Snapshot(
-            finished={status: 0 for status in FINAL_STATUSES} | _ints(finished),
+            finished={str(status): 0 for status in FINAL} | _ints(finished),
             failures=_ints(failures),
         )
         for (name, bounds), raw in zip(HISTOGRAMS.items(), histograms):
@@ -119,7 +120,9 @@ def _ints(raw: dict[bytes, bytes]) -> dict[str, int]:
     return {k.decode(): int(v) for k, v in raw.items()}
 
 
-def _histograms(bounds: tuple[float, ...], raw: dict[bytes, bytes], labels: tuple[str, ...]) -> dict[str, HistogramData]:
+def _histograms(
+    bounds: tuple[float, ...], raw: dict[bytes, bytes], labels: tuple[str, ...]
+) -> dict[str, HistogramData]:
     """Parse "<label>|<bucket index>", "<label>|count" and "<label>|sum" fields; known labels always appear."""
     out = {label: HistogramData(bounds, [0] * (len(bounds) + 1)) for label in labels}
     for key, value in raw.items():

@@ -1,0 +1,175 @@
+"""The typed job: what the gateway writes into a job record and the worker reads back.
+
+Every field that crosses the process boundary is declared here once, with its encoding in
+the Redis hash: statuses, file descriptions, options, the error body. Neither side reads a
+raw field name with a default of its own.
+"""
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, TypedDict
+
+from ocrcore.limits import OUTPUT_FORMATS, OutputFormat
+
+# 128 random bits, URL-safe base64: the only thing standing between a job and a stranger.
+JOB_ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{22}")
+
+
+def new_job_id() -> str:
+    return secrets.token_urlsafe(16)
+
+
+def looks_like_job_id(value: object) -> bool:
+    return isinstance(value, str) and JOB_ID_PATTERN.fullmatch(value) is not None
+
+
+class Status(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+    @property
+    def finished(self) -> bool:
+        return self in FINAL
+
+
+ACTIVE: tuple[Status, ...] = (Status.QUEUED, Status.RUNNING)
+FINAL: tuple[Status, ...] = (Status.SUCCEEDED, Status.FAILED, Status.CANCELED)
+
+
+class ErrorBody(TypedDict):
+    """{"code", "message"}: a failed job's `error`, and every HTTP error's body."""
+
+    code: str
+    message: str
+
+
+def error_body(code: str, message: str) -> ErrorBody:
+    return {"code": str(code), "message": message}
+
+
+@dataclass(frozen=True)
+class FileMeta:
+    """What the worker is told about an uploaded file besides its bytes."""
+
+    filename: str | None = None  # as the client named it (a label only); None for JSON uploads
+    kind: str | None = None  # ocrcore.limits.sniff_type's answer: an image kind or "pdf"
+    pages: tuple[int, ...] | None = None  # PDFs: the 0-based pages to read, page_range applied
+
+    @property
+    def is_pdf(self) -> bool:
+        return self.kind == "pdf"
+
+    @property
+    def page_count(self) -> int:
+        """Pages this file adds to the job (an image is one)."""
+        return 1 if self.pages is None else len(self.pages)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"filename": self.filename, "kind": self.kind, "pages": None if self.pages is None else list(self.pages)}
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> FileMeta:
+        pages = raw.get("pages")
+        return cls(raw.get("filename"), raw.get("kind"), None if pages is None else tuple(int(p) for p in pages))
+
+
+@dataclass(frozen=True)
+class JobOptions:
+    """How to OCR the job's files and shape the result (the request's options, validated)."""
+
+    model: str | None = None  # None: the worker's default model set
+    use_angle_cls: bool = True
+    det_limit_side: int | None = None  # None: the engine's
+    output_format: OutputFormat = "json"
+    force_ocr: bool = False
+    paginate_output: bool = False
+
+    def __post_init__(self) -> None:
+        if self.output_format not in OUTPUT_FORMATS:
+            raise ValueError(f"unknown output format {self.output_format!r}")
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> JobOptions:
+        known = {name: raw[name] for name in cls.__dataclass_fields__ if name in raw}
+        return cls(**known)
+
+
+def iso_utc(timestamp: float | None) -> str | None:
+    if timestamp is None:
+        return None
+    moment = datetime.fromtimestamp(timestamp, UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass
+class Job:
+    """A job record as read from Redis (jobs/store.py writes and changes it)."""
+
+    id: str
+    status: Status
+    created_at: float
+    ttl: int
+    options: JobOptions = field(default_factory=JobOptions)
+    files: list[FileMeta] = field(default_factory=list)
+    started_at: float | None = None
+    finished_at: float | None = None
+    progress_done: int = 0
+    progress_total: int = 0
+    result: dict[str, Any] | None = None
+    error: ErrorBody | None = None
+    attempts: int = 0
+    deadline: float | None = None
+    worker: str | None = None
+
+    @classmethod
+    def from_hash(cls, job_id: str, raw: dict[bytes, bytes]) -> Job:
+        f = {k.decode(): v.decode() for k, v in raw.items()}
+
+        def number(name: str) -> float | None:
+            return float(f[name]) if f.get(name) else None
+
+        return cls(
+            id=job_id,
+            status=Status(f["status"]),
+            created_at=float(f["created_at"]),
+            ttl=int(f["ttl"]),
+            options=JobOptions.from_json(json.loads(f.get("options") or "{}")),
+            files=[FileMeta.from_json(meta) for meta in json.loads(f.get("files") or "[]")],
+            started_at=number("started_at"),
+            finished_at=number("finished_at"),
+            progress_done=int(f.get("progress_done") or 0),
+            progress_total=int(f.get("progress_total") or 0),
+            result=json.loads(f["result"]) if f.get("result") else None,
+            error=json.loads(f["error"]) if f.get("error") else None,
+            attempts=int(f.get("attempts") or 0),
+            deadline=number("deadline"),
+            worker=f.get("worker") or None,
+        )
+
+    @property
+    def finished(self) -> bool:
+        return self.status.finished
+
+    def public(self) -> dict[str, Any]:
+        """The job as GET /jobs/<id> shows it."""
+        return {
+            "id": self.id,
+            "status": str(self.status),
+            "created_at": iso_utc(self.created_at),
+            "started_at": iso_utc(self.started_at),
+            "finished_at": iso_utc(self.finished_at),
+            "progress": {"done": self.progress_done, "total": self.progress_total} if self.progress_total else None,
+            "result": self.result if self.status == Status.SUCCEEDED else None,
+            "error": self.error if self.status == Status.FAILED else None,
+        }
