@@ -1,0 +1,158 @@
+"""The job store's state machine against a real Redis, with no Celery: every transition,
+compare-and-set against late results, attempts, deadlines and TTLs."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from jobs.errors import ErrorCode
+from jobs.model import FileMeta, JobOptions, Status
+from jobs.store import JobStore
+
+TTL = 60
+
+
+def queued(store: JobStore, files: int = 1, **options) -> str:
+    job = store.create([b"x" * 10] * files, JobOptions(**options), [FileMeta(f"f{i}.png", "png") for i in range(files)],
+                       ttl=TTL)
+    assert job.status == Status.QUEUED
+    return job.id
+
+
+def running(store: JobStore, job_id: str, hard_limit: float = 30, max_attempts: int = 2) -> int:
+    state, attempt = store.start(job_id, "host:1", hard_time_limit=hard_limit, max_attempts=max_attempts)
+    assert state == "running"
+    return attempt
+
+
+def test_a_created_job_reads_back_typed(store):
+    meta = [FileMeta("a.pdf", "pdf", (0, 2)), FileMeta(None, "jpeg")]
+    job = store.create([b"pdf", b"jpg"], JobOptions(model="ppocrv5-mobile", output_format="hocr", force_ocr=True),
+                       meta, ttl=TTL)
+    back = store.get(job.id)
+    assert back is not None
+    assert back.status is Status.QUEUED and back.files == meta
+    assert back.options == JobOptions(model="ppocrv5-mobile", output_format="hocr", force_ocr=True)
+    assert back.progress_total == 3 and back.progress_done == 0 and back.attempts == 0
+    assert store.load_upload(job.id, 0) == b"pdf" and store.load_upload(job.id, 1) == b"jpg"
+    assert back.public()["status"] == "queued" and back.public()["progress"] == {"done": 0, "total": 3}
+
+
+def test_record_and_upload_expire_with_the_ttl(store, redis):
+    job_id = queued(store)
+    for key in (store.job_key(job_id), store.upload_key(job_id)):
+        assert 0 < redis.ttl(key) <= TTL
+
+
+def test_queued_running_succeeded(store, redis):
+    job_id = queued(store)
+    assert running(store, job_id) == 1
+    assert store.progress(job_id, 1) is Status.RUNNING
+    assert store.succeed(job_id, {"processing_time": 0.1, "results": []})
+    job = store.get(job_id)
+    assert job.status is Status.SUCCEEDED and job.result == {"processing_time": 0.1, "results": []}
+    assert job.finished and job.progress_done == job.progress_total
+    assert not redis.exists(store.upload_key(job_id)), "the upload is dropped once the job is finished"
+    assert store.wait_finished(job_id, timeout=1), "a waiting request is woken"
+
+
+def test_a_canceled_job_keeps_its_status_against_a_late_result(store):
+    job_id = queued(store)
+    running(store, job_id)
+    before, canceled = store.cancel(job_id)
+    assert (before, canceled) == (Status.RUNNING, True)
+    assert store.progress(job_id, 1) is Status.CANCELED, "the worker learns of it between pages"
+    assert not store.succeed(job_id, {"results": []}), "a late result must not overwrite the cancel"
+    assert not store.fail(job_id, ErrorCode.INTERNAL_ERROR, "late failure")
+    assert store.get(job_id).status is Status.CANCELED
+    assert store.cancel(job_id) == (Status.CANCELED, False)
+
+
+def test_a_finished_job_cannot_be_canceled_or_failed(store):
+    job_id = queued(store)
+    running(store, job_id)
+    assert store.succeed(job_id, {"results": []})
+    assert store.cancel(job_id) == (Status.SUCCEEDED, False)
+    assert not store.fail(job_id, ErrorCode.TIME_LIMIT, "too late")
+    assert store.get(job_id).status is Status.SUCCEEDED
+
+
+def test_a_queued_job_can_fail_and_carries_its_error(store):
+    job_id = queued(store)
+    assert store.fail(job_id, ErrorCode.ENQUEUE_FAILED, "The job could not be queued.")
+    job = store.get(job_id)
+    assert job.status is Status.FAILED
+    assert job.error == {"code": "enqueue_failed", "message": "The job could not be queued."}
+    assert job.public()["error"] == job.error and job.public()["result"] is None
+    state, _ = store.start(job_id, "host:1", hard_time_limit=30, max_attempts=2)
+    assert state == "failed", "a finished job is never started"
+
+
+def test_unknown_and_expired_jobs(store, redis):
+    assert store.get("A" * 22) is None
+    assert store.cancel("A" * 22) == (None, False)
+    assert store.progress("A" * 22, 1) is None
+    assert store.start("A" * 22, "host:1", 30, 2) == ("", 0)
+    job_id = queued(store)
+    redis.delete(store.job_key(job_id))
+    assert not store.succeed(job_id, {}), "an expired job is not recreated by a late result"
+    assert not redis.exists(store.job_key(job_id))
+
+
+def test_a_redelivered_job_counts_attempts_until_exhausted(store):
+    job_id = queued(store)
+    assert running(store, job_id, max_attempts=2) == 1
+    # The worker died; its message comes back to another child.
+    assert running(store, job_id, max_attempts=2) == 2
+    state, attempts = store.start(job_id, "host:2", hard_time_limit=30, max_attempts=2)
+    assert (state, attempts) == ("exhausted", 3)
+    job = store.get(job_id)
+    assert job.status is Status.FAILED and job.error["code"] == "worker_lost"
+
+
+def test_a_running_job_past_its_deadline_is_failed_when_read(store, redis):
+    job_id = queued(store)
+    running(store, job_id, hard_limit=0.01)
+    redis.hset(store.job_key(job_id), "deadline", repr(time.time() - 1))
+    job = store.get(job_id)
+    assert job.status is Status.FAILED and job.error["code"] == "worker_lost"
+    assert not store.succeed(job_id, {"results": []}), "the lost worker's late result is dropped"
+
+
+def test_the_deadline_guard_spares_a_job_restarted_meanwhile(store, redis):
+    """fail(..., guard) is a compare-and-set on the deadline too: a reader that saw an old
+    deadline must not fail a run that started again since."""
+    job_id = queued(store)
+    running(store, job_id)
+    assert not store.fail(job_id, ErrorCode.WORKER_LOST, "stale", from_statuses=(Status.RUNNING,),
+                          guard=("deadline", "0.0"))
+    assert store.get(job_id).status is Status.RUNNING
+
+
+def test_worker_heartbeats_expire(store):
+    assert store.workers_alive(ttl=5) == 0
+    assert store.heartbeat("host:1", ttl=5) == 1
+    assert store.heartbeat("host:2", ttl=5) == 2
+    store.forget_worker("host:2")
+    assert store.workers_alive(ttl=5) == 1
+    time.sleep(0.15)
+    assert store.workers_alive(ttl=0.1) == 0
+
+
+@pytest.mark.parametrize("final", [Status.SUCCEEDED, Status.FAILED, Status.CANCELED])
+def test_every_final_status_counts_once_in_the_metrics(store, redis, final):
+    from jobs.metrics import JobMetrics
+
+    job_id = queued(store)
+    running(store, job_id)
+    finish = {
+        Status.SUCCEEDED: lambda: store.succeed(job_id, {}),
+        Status.FAILED: lambda: store.fail(job_id, ErrorCode.UNDECODABLE_IMAGE, "bad"),
+        Status.CANCELED: lambda: store.cancel(job_id)[1],
+    }[final]
+    assert finish()
+    assert not finish(), "the second attempt at a final status is refused"
+    snap = JobMetrics(redis, store.prefix).snapshot()
+    assert snap.finished[str(final)] == 1
+    assert sum(snap.finished.values()) == 1
