@@ -36,13 +36,19 @@ MAX_CIDS = 0xFFFF  # 2-byte codes; a document needing more distinct characters i
 
 @cache
 def font_program() -> bytes:
-    """The TrueType program: .notdef and one blank glyph, both empty and ADVANCE wide."""
+    """The TrueType program: .notdef and one blank glyph, both ADVANCE wide, neither inked."""
     builder = FontBuilder(unitsPerEm=1000, isTTF=True)
     glyphs = [".notdef", "blank"]
     builder.setupGlyphOrder(glyphs)
     builder.setupCharacterMap({0x20: "blank"})  # a cmap is required; PDF uses CIDToGIDMap
-    empty = TTGlyphPen(None).glyph()
-    builder.setupGlyf({name: empty for name in glyphs})
+    # The blank glyph is one zero-area contour (a diagonal) spanning the em box: it paints
+    # nothing, but gives the glyph a real bounding box. PDFium drops text whose glyph
+    # boxes all collapse to a line (an empty glyph turned by exactly 90 degrees).
+    pen = TTGlyphPen(None)
+    pen.moveTo((0, DESCENT))
+    pen.lineTo((ADVANCE, ASCENT))
+    pen.closePath()
+    builder.setupGlyf({".notdef": TTGlyphPen(None).glyph(), "blank": pen.glyph()})
     builder.setupHorizontalMetrics({name: (ADVANCE, 0) for name in glyphs})
     builder.setupHorizontalHeader(ascent=ASCENT, descent=DESCENT)
     builder.setupNameTable({"familyName": FONT_NAME, "styleName": "Regular"})
