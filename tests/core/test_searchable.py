@@ -138,3 +138,137 @@ def test_receipt_images_become_one_page_each_with_the_jpeg_untouched(engine):
                 [0, 0, result.width * 72 / 150, result.height * 72 / 150], abs=0.01
             )
     assert len(out) <= sum(map(len, images)) * 1.05 + 4096 * len(images)
+
+
+def test_text_layer_pages_stay_byte_identical_and_only_the_scan_gets_a_layer(engine):
+    """A report with a real text layer (pages 1-2) and a scanned receipt (page 3)."""
+    with pikepdf.open(io.BytesIO(pdfmaker.quarterly_report_pdf())) as pdf, \
+            pikepdf.open(io.BytesIO(pdfmaker.image_pdf([Image.open(RECEIPTS[0])], resolution=150))) as scan:
+        pdf.pages.append(scan.pages[0])
+        buffer = io.BytesIO()
+        pdf.save(buffer)
+    source = buffer.getvalue()
+    pages = run_pdf(engine, source)
+    assert [p.source for p in pages] == ["text_layer", "text_layer", "ocr"]
+    out = pdf_with_text_layer(source, pages)
+    with pikepdf.open(io.BytesIO(source)) as before, pikepdf.open(io.BytesIO(out)) as after:
+        assert len(before.pages) == len(after.pages) == 3
+        for index, (old, new) in enumerate(zip(before.pages, after.pages)):
+            for key in ("/MediaBox", "/CropBox", "/Rotate"):
+                assert repr(old.obj.get(key)) == repr(new.obj.get(key))
+            old_images = [im.read_raw_bytes() for im in old.get_images().values()]
+            assert old_images == [im.read_raw_bytes() for im in new.get_images().values()]
+            if index < 2:  # not OCRed: the same content streams, raw bytes, and resources
+                assert contents_raw(old) == contents_raw(new)
+                assert old.obj.Resources.unparse(resolved=True) == new.obj.Resources.unparse(resolved=True)
+            else:  # OCRed: its own content kept whole, inside q .. Q, the layer after it
+                assert contents_raw(old)[0] in contents_raw(new)
+                assert len(old_images) == 1
+    check_extraction(out, [pages[2]])
+    # The report's own text layer still reads as before.
+    with open_pdf(out) as document:
+        assert [line.text for line in document.text_lines(0)] == [line.text for line in pages[0].lines]
+
+
+def contents_raw(page: pikepdf.Page) -> list[bytes]:
+    contents = page.obj.Contents
+    streams = contents if isinstance(contents, pikepdf.Array) else [contents]
+    return [stream.read_raw_bytes() for stream in streams]
+
+
+def exif_jpeg(image: Image.Image, orientation: int) -> bytes:
+    """`image` stored so that EXIF `orientation` shows it as it is (what a camera writes)."""
+    stored = {
+        1: image, 3: image.transpose(Image.Transpose.ROTATE_180),
+        5: image.transpose(Image.Transpose.TRANSPOSE), 6: image.transpose(Image.Transpose.ROTATE_90),
+    }[orientation]
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    out = io.BytesIO()
+    stored.save(out, "JPEG", quality=90, exif=exif.tobytes(), dpi=(200, 200))
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("orientation", [6, 3, 5])
+def test_exif_orientation_puts_the_text_where_the_upright_image_shows_it(engine, orientation):
+    upright = scan_page(["Turned by the camera", "Total amount 56.70"], DEJAVU, width=700, height=400)
+    data = exif_jpeg(upright, orientation)
+    pages = run_images(engine, [data])
+    assert (pages[0].width, pages[0].height) == upright.size  # OCR saw it upright
+    out = images_to_pdf([data], pages)
+    check_extraction(out, pages)
+    with pikepdf.open(io.BytesIO(out)) as pdf:
+        (image,) = pdf.pages[0].get_images().values()
+        if orientation in (3, 6):  # turned by /Rotate, the JPEG as it was
+            assert image.read_raw_bytes() == data
+            assert int(pdf.pages[0].obj.Rotate) == {3: 180, 6: 90}[orientation]
+        else:  # mirrored: re-encoded upright, losslessly
+            assert image.Filter != pikepdf.Name.DCTDecode
+    document = pdfium.PdfDocument(out)
+    assert document.get_page_size(0) == pytest.approx((700 * 72 / 200, 400 * 72 / 200), abs=0.01)
+    document.close()
+
+
+@pytest.mark.parametrize("rotation", [0, 90, 180, 270])
+def test_boxes_land_on_turned_and_cropped_pages(rotation):
+    """Synthetic lines (one of them skewed, one vertical) on a page with an offset crop box."""
+    from ocrcore.types import TextLine
+
+    source = pdfmaker.raw_pdf([
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 /Rotate %d >>" % rotation,  # inherited
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [-50 -60 562 732] /CropBox [10 20 500 700] >>",
+    ])
+    with open_pdf(source) as document:
+        width, height = document.pixel_size(0)
+    lines = [
+        TextLine("Hello searchable world", 0.99, [[100, 120], [700, 120], [700, 170], [100, 170]]),
+        TextLine("skewed line here", 0.99, [[120, 300], [620, 317], [618, 367], [118, 350]]),  # 2 degrees
+        TextLine("縦書き", 0.99, [[900, 100], [960, 100], [960, 400], [900, 400]]),
+        TextLine("最后 一行 text", 0.99, [[200, 600], [760, 600], [760, 660], [200, 660]]),
+    ]
+    page = PageResult(1, width, height, "ocr", lines)
+    out = pdf_with_text_layer(source, [page])
+    check_extraction(out, [page])
+
+
+def test_word_boxes_are_used_when_a_line_carries_them():
+    from dataclasses import dataclass, field
+
+    from ocrcore.types import TextLine
+
+    @dataclass(frozen=True)
+    class Word:
+        text: str
+        bounding_box: list[list[int]]
+
+    @dataclass(frozen=True)
+    class WordLine(TextLine):
+        words: list[Word] = field(default_factory=list)
+
+    def quad(x0, y0, x1, y1):
+        return [[x0, y0], [x1, y0], [x1, y1], [x0, y1]]
+
+    # A short word far from a long one: character counts alone would misplace both.
+    line = WordLine("ab wonderful", 0.9, quad(100, 100, 900, 150),
+                    [Word("ab", quad(100, 100, 160, 150)), Word("wonderful", quad(600, 100, 900, 150))])
+    source = pdfmaker.blank_pdf(1)
+    with open_pdf(source) as document:
+        width, height = document.pixel_size(0)
+    page = PageResult(1, width, height, "ocr", [line])
+    _, words = pdftotext_words(pdf_with_text_layer(source, [page]), page)
+    boxes = {w.text: w.box for w in words}
+    assert boxes["ab"][0] == pytest.approx(100, abs=3) and boxes["ab"][2] < 600
+    assert boxes["wonderful"][0] == pytest.approx(600, abs=3)
+    assert boxes["wonderful"][2] == pytest.approx(900, abs=3)
+
+
+def test_output_opens_in_pdfium_and_needs_one_input():
+    with pytest.raises(ValueError):
+        searchable_pdf(None, None, [])
+    with pytest.raises(ValueError):
+        searchable_pdf(pdfmaker.blank_pdf(1), [b"x"], [])
+    out = searchable_pdf(pdfmaker.blank_pdf(2), None, [])  # nothing OCRed: the pages as they were
+    document = pdfium.PdfDocument(out)
+    assert len(document) == 2
+    document.close()
