@@ -272,3 +272,28 @@ def test_output_opens_in_pdfium_and_needs_one_input():
     document = pdfium.PdfDocument(out)
     assert len(document) == 2
     document.close()
+
+
+@pytest.mark.parametrize("fmt, mode", [("WEBP", "RGB"), ("PNG", "RGBA"), ("PNG", "P"), ("TIFF", "CMYK"), ("BMP", "L")])
+def test_other_image_formats_embed_losslessly_with_the_layer(fmt, mode):
+    from ocrcore.decode import decode_image
+    from ocrcore.types import TextLine
+    from tests.core.textimages import encode, text_image
+
+    data = encode(text_image().convert(mode), fmt, **({"lossless": True} if fmt == "WEBP" else {}))
+    height, width = decode_image(data).shape[:2]
+    page = PageResult(1, width, height, "ocr", [TextLine("INVOICE NUMBER", 0.9, [[28, 28], [300, 28], [300, 60], [28, 60]])])
+    out = images_to_pdf([data], [page])
+    with pikepdf.open(io.BytesIO(out)) as pdf:
+        (image,) = pdf.pages[0].get_images().values()
+        assert image.Filter == pikepdf.Name.FlateDecode
+        assert ("/SMask" in image) == (mode == "RGBA")  # alpha kept as a soft mask
+    check_extraction(out, [page])
+
+
+def test_pdf_is_a_binary_format_render_refuses():
+    from ocrcore.formats import BINARY_FORMATS, MIMETYPES, UnknownFormatError, render
+
+    assert MIMETYPES["pdf"] == "application/pdf" and "pdf" in BINARY_FORMATS
+    with pytest.raises(UnknownFormatError):
+        render([], 0.0, "pdf", is_document=True)
