@@ -12,7 +12,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[engine,gateway,test]'
+	$(BIN)/python -m pip install --quiet -e '.[worker,gateway,test]'
 	touch $(STAMP)
 
 run: install
@@ -31,7 +31,7 @@ test-unit: install
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
 
 bench: install
-	$(BIN)/python -m pip install --quiet -e '.[engine,gateway,test,bench]'
+	$(BIN)/python -m pip install --quiet -e '.[worker,gateway,test,bench]'
 	$(BIN)/python -m bench.sroie $(BENCH_ARGS)
 
 clean:

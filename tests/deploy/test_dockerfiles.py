@@ -27,7 +27,7 @@ from .dockerfile import copy_sources, dockerignore_admits, parse
 REPO = Path(__file__).resolve().parents[2]
 IMAGES = {
     "worker": {"file": "Dockerfile.worker", "cmd": commands.WORKER, "healthcheck": commands.WORKER_HEALTHCHECK,
-               "lock": "requirements.lock", "extra": "engine"},
+               "lock": "requirements.lock", "extra": "worker"},
     "web": {"file": "Dockerfile.web", "cmd": commands.GATEWAY, "healthcheck": commands.GATEWAY_HEALTHCHECK,
             "lock": "requirements-web.lock", "extra": "gateway"},
 }
