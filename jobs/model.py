@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import unicodedata
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -53,6 +55,48 @@ class ErrorBody(TypedDict):
 
 def error_body(code: str, message: str) -> ErrorBody:
     return {"code": str(code), "message": message}
+
+
+# --- binary results (output_format=pdf) ---------------------------------------------
+# The worker stores a binary result's documents under the job's output key, in order, and
+# refers to each by its 1-based number: a result (or each entry of "files") carries
+# {"document": n, "filename", "bytes", "pages"}. The gateway shows "url" in place of
+# "document" (with_document_urls), so the worker never needs to know the HTTP paths.
+
+_UNSAFE_NAME = re.compile(r'[\x00-\x1f\x7f-\x9f/\\:*?"<>|;]+')
+
+
+def download_name(filename: str | None, extension: str, fallback: str = "document") -> str:
+    """The name of a file made from an upload: its name's stem (Unicode kept; path
+    separators, control and format characters, quotes and ;:*?<>| replaced or dropped; at
+    most 100 characters) + "." + extension."""
+    stem = unicodedata.normalize("NFC", filename or "")
+    # No format or separator characters either (a right-to-left override can disguise a name).
+    stem = "".join(ch for ch in stem if unicodedata.category(ch) not in ("Cc", "Cf", "Zl", "Zp"))
+    stem = re.sub(r"\.[A-Za-z0-9]{1,5}$", "", stem)  # the upload's own extension
+    stem = _UNSAFE_NAME.sub("_", stem).strip(" ._")[:100].strip(" ._")
+    return f"{stem or fallback}.{extension}"
+
+
+def document_numbers(result: dict[str, Any] | None) -> list[int]:
+    """The documents a binary result refers to, each once, in order."""
+    if not result:
+        return []
+    entries = [entry.get("result") for entry in result.get("files") or []] if "files" in result else [result]
+    numbers = [entry["document"] for entry in entries if isinstance(entry, dict) and "document" in entry]
+    return list(dict.fromkeys(int(n) for n in numbers))
+
+
+def with_document_urls(result: dict[str, Any], url: Callable[[int], str]) -> dict[str, Any]:
+    """A binary result as clients see it: each "document": n replaced by "url": url(n), in place."""
+    def swap(entry: Any) -> Any:
+        if not isinstance(entry, dict) or "document" not in entry:
+            return entry
+        return {("url" if k == "document" else k): (url(int(v)) if k == "document" else v) for k, v in entry.items()}
+
+    if "files" in result:
+        return {**result, "files": [{**f, "result": swap(f.get("result"))} for f in result["files"]]}
+    return swap(result)
 
 
 @dataclass(frozen=True)
@@ -161,8 +205,11 @@ class Job:
     def finished(self) -> bool:
         return self.status.finished
 
-    def public(self) -> dict[str, Any]:
-        """The job as GET /jobs/<id> shows it."""
+    def public(self, document_url: Callable[[int], str] | None = None) -> dict[str, Any]:
+        """The job as GET /jobs/<id> shows it; `document_url(n)` links a binary result's documents."""
+        result = self.result if self.status == Status.SUCCEEDED else None
+        if result is not None and document_url is not None and self.options.output_format == "pdf":
+            result = with_document_urls(result, document_url)
         return {
             "id": self.id,
             "status": str(self.status),
@@ -170,6 +217,6 @@ class Job:
             "started_at": iso_utc(self.started_at),
             "finished_at": iso_utc(self.finished_at),
             "progress": {"done": self.progress_done, "total": self.progress_total} if self.progress_total else None,
-            "result": self.result if self.status == Status.SUCCEEDED else None,
+            "result": result,
             "error": self.error if self.status == Status.FAILED else None,
         }

@@ -4,6 +4,11 @@ One hash per job holds its state; the uploaded files wait under their own key (a
 one entry per file) until a worker takes them; a per-job list receives the job id once the job is finished, so a waiting
 request can BLPOP it instead of polling. Every status change is a compare-and-set in
 a Lua script: a canceled or finished job is never overwritten.
+
+Binary results (output_format=pdf) are not JSON: their bytes go under an output key of
+their own (a list, one entry per document), written by the same compare-and-set that
+sets "succeeded" and given the record's TTL, so a job has its documents exactly when it
+succeeded, and they expire with it.
 """
 from __future__ import annotations
 
@@ -26,9 +31,10 @@ DEADLINE_GRACE = 5.0
 # How long a "finished" notification waits for a BLPOP that may come a moment late.
 DONE_LIST_TTL = 120
 
-# KEYS: job, done list, upload. ARGV: allowed statuses (comma-separated), new status,
-# terminal ("1"/"0"), guard field, guard value, then field/value pairs to set.
-# The record keeps its own TTL; every change restarts it, so a finished job lives that long.
+# KEYS: job, done list, upload, output. ARGV: allowed statuses (comma-separated), new
+# status, terminal ("1"/"0"), guard field, guard value, the number n of documents, the n
+# documents' bytes, then field/value pairs to set. The record keeps its own TTL; every
+# change restarts it, so a finished job lives that long, and its documents with it.
 _TRANSITION = """
 local cur = redis.call('HGET', KEYS[1], 'status')
 if not cur then return {'', 0} end
@@ -38,13 +44,19 @@ for s in string.gmatch(ARGV[1], '[^,]+') do
 end
 if not allowed then return {cur, 0} end
 if ARGV[4] ~= '' and redis.call('HGET', KEYS[1], ARGV[4]) ~= ARGV[5] then return {cur, 0} end
+local documents = tonumber(ARGV[6])
 redis.call('HSET', KEYS[1], 'status', ARGV[2])
-for i = 6, #ARGV, 2 do
+for i = 7 + documents, #ARGV, 2 do
   redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
 end
-redis.call('EXPIRE', KEYS[1], tonumber(redis.call('HGET', KEYS[1], 'ttl')))
+local ttl = tonumber(redis.call('HGET', KEYS[1], 'ttl'))
+redis.call('EXPIRE', KEYS[1], ttl)
 if ARGV[3] == '1' then
-  redis.call('DEL', KEYS[3])
+  redis.call('DEL', KEYS[3], KEYS[4])
+  for i = 7, 6 + documents do
+    redis.call('RPUSH', KEYS[4], ARGV[i])
+  end
+  if documents > 0 then redis.call('EXPIRE', KEYS[4], ttl) end
   redis.call('RPUSH', KEYS[2], ARGV[2])
   redis.call('EXPIRE', KEYS[2], %d)
 end
@@ -114,12 +126,18 @@ class JobStore:
     def done_key(self, job_id: str) -> str:
         return f"{self.prefix}:done:{job_id}"
 
+    def output_key(self, job_id: str) -> str:
+        return f"{self.prefix}:output:{job_id}"
+
     @property
     def workers_key(self) -> str:
         return f"{self.prefix}:workers"
 
     def _keys(self, job_id: str) -> list[str]:
         return [self.job_key(job_id), self.done_key(job_id), self.upload_key(job_id)]
+
+    def _transition_keys(self, job_id: str) -> list[str]:
+        return [*self._keys(job_id), self.output_key(job_id)]
 
     # gateway side
     def create(self, files: Sequence[bytes], options: JobOptions, file_meta: Sequence[FileMeta], ttl: int) -> Job:
@@ -168,6 +186,13 @@ class JobStore:
         client = blocking_redis or self.redis
         return client.blpop([self.done_key(job_id)], timeout=timeout) is not None
 
+    def load_output(self, job_id: str, number: int) -> bytes | None:
+        """Document `number` (1-based) of a succeeded job's binary result, or None."""
+        if number < 1:
+            return None
+        data: bytes | None = self.redis.lindex(self.output_key(job_id), number - 1)  # type: ignore[assignment]
+        return data
+
     def workers_alive(self, ttl: float) -> int:
         return int(self._heartbeat(keys=[self.workers_key], args=["", ttl]))
 
@@ -198,12 +223,14 @@ class JobStore:
         status = self._progress(keys=[self.job_key(job_id)], args=[done])
         return _status(status)
 
-    def succeed(self, job_id: str, result: dict[str, Any]) -> bool:
+    def succeed(self, job_id: str, result: dict[str, Any], documents: Sequence[bytes] = ()) -> bool:
+        """Record the result, and a binary result's documents under the output key, in one
+        compare-and-set: a job canceled or expired meanwhile gets neither."""
         fields = {"finished_at": repr(time.time()), "result": json.dumps(result)}
         total = self.redis.hget(self.job_key(job_id), "progress_total")
         if isinstance(total, bytes):
             fields["progress_done"] = total.decode()
-        return self._apply(job_id, (Status.RUNNING,), Status.SUCCEEDED, fields=fields)[1]
+        return self._apply(job_id, (Status.RUNNING,), Status.SUCCEEDED, fields=fields, documents=documents)[1]
 
     def fail(
         self,
@@ -229,6 +256,7 @@ class JobStore:
         to_status: Status,
         fields: dict[str, Any],
         guard: tuple[str, str] | None = None,
+        documents: Sequence[bytes] = (),
     ) -> tuple[Status | None, bool]:
         """Set a final status (every transition this store makes outside `start` is to one)."""
         pairs: list[Any] = []
@@ -236,9 +264,12 @@ class JobStore:
             pairs += [name, value]
         guard_field, guard_value = guard or ("", "")
         terminal = to_status.finished
+        if documents and not terminal:
+            raise ValueError("documents are stored with a final status only")
         before, applied = self._transition(
-            keys=self._keys(job_id),
-            args=[",".join(from_statuses), str(to_status), "1" if terminal else "0", guard_field, guard_value, *pairs],
+            keys=self._transition_keys(job_id),
+            args=[",".join(from_statuses), str(to_status), "1" if terminal else "0", guard_field, guard_value,
+                  len(documents), *documents, *pairs],
         )
         if applied and terminal:  # once per job: the compare-and-set lets only one final status through
             events.finished(self.redis, self.prefix, job_id, to_status, fields.get("error"))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Literal
 
-from .limits import OUTPUT_FORMATS
+from .limits import OUTPUT_FORMATS, TEXT_FORMATS
 from .types import TextLine
 
 MIMETYPES = {
@@ -76,8 +76,10 @@ def render(
     {"processing_time", "results"}. `paginate` affects text, markdown and html; hOCR
     always has one ocr_page per page and json one entry per page.
     """
+    if output_format in BINARY_FORMATS:
+        raise UnknownFormatError(f"{output_format} is made from the input's bytes by ocrcore.searchable, not render()")
     if output_format not in OUTPUT_FORMATS:
-        raise UnknownFormatError(f"output_format must be one of {', '.join(OUTPUT_FORMATS)}")
+        raise UnknownFormatError(f"output_format must be one of json, {', '.join(TEXT_FORMATS)}")
     if output_format == "json":
         if is_document:
             body: dict | str = to_json_document(pages, processing_time)

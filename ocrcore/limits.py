@@ -58,8 +58,12 @@ PAGE_RANGE_ITEM = re.compile(r"(\d+)(?:-(\d+))?", re.ASCII)
 PAGE_RANGE_EXAMPLE = "1-3,7"
 
 # --- outputs -----------------------------------------------------------------------
-OutputFormat = Literal["json", "text", "markdown", "html", "hocr"]
+OutputFormat = Literal["json", "text", "markdown", "html", "hocr", "pdf"]
 OUTPUT_FORMATS: tuple[str, ...] = get_args(OutputFormat)
+# Documents made as text by ocrcore.formats.render (json is its dict; pdf is binary, made
+# by ocrcore.searchable from the input's own bytes).
+TextFormat = Literal["text", "markdown", "html", "hocr"]
+TEXT_FORMATS: tuple[str, ...] = get_args(TextFormat)
 
 
 def sniff_type(data: bytes) -> str | None:

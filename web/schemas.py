@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from spectree.model_adapter.pydantic_adapter import BaseFile
 
 from jobs.model import JobOptions, Status
-from ocrcore.limits import OutputFormat
+from ocrcore.limits import OutputFormat, TextFormat
 
 
 class OcrParams(BaseModel):
@@ -27,7 +27,9 @@ class OcrParams(BaseModel):
     output_format: OutputFormat = Field(
         "json",
         description="json: lines with boxes (the original shape for an image, pages for a PDF); "
-        "text, markdown, html or hocr: a document in that format.",
+        "text, markdown, html or hocr: a document in that format; pdf: a searchable PDF (the pages as "
+        "they were, with an invisible text layer): each PDF sent becomes its own, all images sent become "
+        "one, a page per image.",
     )
     force_ocr: bool = Field(
         False, description="OCR every PDF page, even one with a usable text layer. Images are always OCRed."
@@ -109,13 +111,31 @@ class FormattedResponse(BaseModel):
     answers `content` itself, with its own media type)."""
 
     processing_time: float
-    output_format: OutputFormat
+    output_format: TextFormat
     content: str
+
+
+class SearchablePdfResult(BaseModel):
+    """output_format pdf, as a job result: where the searchable PDF is. (POST /ocr answers
+    the PDF itself when the request made one document and every file was read.)"""
+
+    processing_time: float
+    output_format: Literal["pdf"]
+    url: str = Field(..., description="GET it for the PDF (application/pdf, an attachment) while the job is kept.")
+    filename: str = Field(
+        ..., description="The PDF's download name: the uploaded file's name (for images, the first image's) "
+        "with .pdf; document.pdf without one."
+    )
+    bytes: int = Field(..., description="Size of the PDF.")
+    pages: int = Field(
+        ..., description="Pages in the PDF: all of a PDF's pages (page_range only picks those OCRed), or one per image."
+    )
+    page: int | None = Field(None, description="With several images: the page of the PDF this image became.")
 
 
 class FileResult(BaseModel):
     filename: str | None = Field(..., description="The uploaded file's name; null for JSON `images`.")
-    result: OcrResponse | DocumentResponse | FormattedResponse | None = Field(
+    result: OcrResponse | DocumentResponse | FormattedResponse | SearchablePdfResult | None = Field(
         ..., description="This file's own result, as if it had been sent alone."
     )
     error: ErrorDetail | None = Field(..., description="Why this file has no result.")
@@ -155,7 +175,7 @@ class JobBody(BaseModel):
     started_at: str | None
     finished_at: str | None
     progress: Progress | None
-    result: OcrResponse | DocumentResponse | FormattedResponse | FilesResponse | None = Field(
+    result: OcrResponse | DocumentResponse | FormattedResponse | SearchablePdfResult | FilesResponse | None = Field(
         ..., description="Set when status is 'succeeded'."
     )
     error: ErrorDetail | None = Field(..., description="Set when status is 'failed'.")

@@ -3,9 +3,15 @@
 Runs in a worker child. PDFs are opened here, in the process that renders them, never in
 the gateway's or the parent's; each page is bounded by a time limit, progress is written
 after every page, and a cancellation is noticed between pages.
+
+output_format=pdf makes documents (bytes, kept in `documents` for the job store) instead
+of text: each PDF file becomes its own searchable PDF (its bytes kept, a text layer on the
+OCRed pages), and all the job's images together become one PDF, a page per image in the
+order sent. A result refers to its document by number (see jobs/model.py).
 """
 from __future__ import annotations
 
+import logging
 import signal
 import sys
 import threading
@@ -17,11 +23,18 @@ from typing import Any
 import numpy as np
 
 from jobs.errors import ErrorCode, document_error, sentence
-from jobs.model import ErrorBody, FileMeta, JobOptions, Status, error_body
+from jobs.model import ErrorBody, FileMeta, JobOptions, Status, download_name, error_body
 from jobs.settings import Settings
 from ocrcore import ImageDecodeError, ImageTooLargeError, OcrEngine, OcrOptions, OcrResult
 from ocrcore.document import DocumentError, open_pdf
 from ocrcore.formats import PageResult, render
+
+log = logging.getLogger(__name__)
+
+
+def _page_count(document: bytes) -> int:
+    with open_pdf(document, max_pages=sys.maxsize) as pdf:
+        return pdf.page_count
 
 
 class JobStopped(Exception):
@@ -100,6 +113,12 @@ class JobRunner:
         self.ocr_pages = 0
         self.text_layer_pages = 0
         self.timings: dict[str, float] = {}  # seconds per engine stage, summed over pages
+        # output_format=pdf: the documents made, in order (a result's "document" n is documents[n-1]).
+        self.documents: list[bytes] = []
+        # The images waiting to become one document: (bytes, OCR result, the file's result to fill in).
+        self._images: list[tuple[bytes, PageResult, dict[str, Any]]] = []
+        self._images_document = 0  # its number, reserved when the first image is read
+        self._images_name = ""  # its download name: the first image's
 
     def run(self) -> dict[str, Any]:
         """The job's result: a single file's own result, or {"processing_time", "files"}."""
@@ -119,6 +138,17 @@ class JobRunner:
                 entries.append({"filename": meta.filename, "result": None, "error": exc.body()})
                 self._advance(done_before + meta.page_count)  # the pages it will never do
             del data
+        if self._images:
+            try:
+                self._write_images_document()
+            except FileError as exc:
+                if single:
+                    raise
+                waiting = [result for _, _, result in self._images]
+                for entry in entries:
+                    if any(entry["result"] is result for result in waiting):
+                        entry["result"], entry["error"] = None, exc.body()
+            self._images = []
         if single:
             result: dict[str, Any] = entries[0]["result"]
             return result
@@ -131,6 +161,8 @@ class JobRunner:
         is_document = meta.is_pdf
         try:
             pages = self._pdf(data, meta.pages) if is_document else [self._image(data)]
+            if self.output_format == "pdf":
+                return self._searchable(data, meta, pages, started)
         except ImageTooLargeError:
             raise FileError(ErrorCode.TOO_MANY_PIXELS,
                             f"The image has more pixels than the limit of {self.settings.max_image_pixels}.") from None
@@ -146,6 +178,61 @@ class JobRunner:
         if isinstance(body, str):  # a text format: the job result must stay JSON
             return {"processing_time": round(elapsed, 3), "output_format": self.output_format, "content": body}
         return body
+
+    # --- output_format=pdf ---------------------------------------------------
+
+    def _searchable(self, data: bytes, meta: FileMeta, pages: list[PageResult], started: float) -> dict[str, Any]:
+        """A PDF's own searchable document now; an image's result is filled in once all the
+        job's images are read (_write_images_document)."""
+        if not meta.is_pdf:
+            if not self._images:
+                self.documents.append(b"")  # the images' document takes the first image's place
+                self._images_document = len(self.documents)
+                self._images_name = download_name(meta.filename, "pdf")
+            result = {"processing_time": round(time.perf_counter() - started, 3), "output_format": "pdf"}
+            self._images.append((data, pages[0], result))
+            return result
+        import pikepdf
+
+        from ocrcore.searchable import pdf_with_text_layer
+
+        try:
+            document = pdf_with_text_layer(data, pages)
+        except (pikepdf.PdfError, ValueError, OSError) as exc:  # qpdf could not rewrite what pdfium read
+            log.warning("searchable PDF of %r failed: %r", meta.filename, exc)
+            raise FileError(ErrorCode.INVALID_PDF,
+                            "The PDF was read, but could not be written back with a text layer.") from None
+        self.documents.append(document)
+        return {
+            "processing_time": round(time.perf_counter() - started, 3), "output_format": "pdf",
+            "document": len(self.documents), "filename": download_name(meta.filename, "pdf"),
+            "bytes": len(document), "pages": _page_count(document),
+        }
+
+    def _write_images_document(self) -> None:
+        """All the job's images as one PDF, a page each; their results point at it."""
+        import img2pdf
+
+        from ocrcore.searchable import images_to_pdf
+
+        started = time.perf_counter()
+        images, pages, results = zip(*self._images, strict=True)
+        try:
+            document = images_to_pdf(list(images), list(pages))
+        except (img2pdf.ImageOpenError, ValueError, OSError) as exc:  # what decoding accepted, img2pdf did not
+            log.warning("searchable PDF of %d image(s) failed: %r", len(images), exc)
+            raise FileError(ErrorCode.UNDECODABLE_IMAGE,
+                            "The image was read, but could not be written as a PDF page.") from None
+        finally:
+            del images
+        self.documents[self._images_document - 1] = document
+        writing = time.perf_counter() - started
+        for page, result in enumerate(results, start=1):
+            result["processing_time"] = round(result["processing_time"] + writing, 3)
+            result.update(document=self._images_document, filename=self._images_name, bytes=len(document),
+                          pages=len(results))
+            if len(results) > 1:
+                result["page"] = page
 
     def _image(self, data: bytes) -> PageResult:
         # An image's time is bounded by the job's own limits (a one-page job's are the base ones).

@@ -91,7 +91,7 @@ def run_ocr(self: Task, job_id: str) -> None:
         _fail(store, job_id, ErrorCode.INTERNAL_ERROR, "The OCR engine failed on this file.")
     else:
         events.stages(runner.timings)  # for the "finished" line and the per-stage histograms
-        if store.succeed(job_id, result):
+        if store.succeed(job_id, result, runner.documents):
             t = runner.timings
             log.info("job %s succeeded: %d file(s), %d page(s) OCRed, %d from a text layer, output %s, %.3fs "
                      "(decode %.3f det %.3f cls %.3f rec %.3f)",

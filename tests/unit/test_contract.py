@@ -58,3 +58,57 @@ def test_the_page_range_grammar_and_the_parser_agree_on_bad_ranges(spec):
 def test_types_come_from_the_bytes(head, kind):
     assert sniff_type(head) == kind
     assert kind is None or kind in INPUT_KINDS
+
+
+def test_pdf_is_an_output_format_but_not_a_text_one():
+    from ocrcore.formats import BINARY_FORMATS
+    from ocrcore.limits import TEXT_FORMATS
+
+    assert "pdf" in OUTPUT_FORMATS and "pdf" in BINARY_FORMATS and "pdf" not in TEXT_FORMATS
+    assert set(OUTPUT_FORMATS) == {"json", *TEXT_FORMATS, *BINARY_FORMATS}
+    assert JobOptions.from_json(JobOptions(output_format="pdf").to_json()).output_format == "pdf"
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("scan.pdf", "scan.pdf"), ("receipt.JPG", "receipt.pdf"), ("photo.final.jpeg", "photo.final.pdf"),
+    (None, "document.pdf"), ("", "document.pdf"), ("...", "document.pdf"), ("報告書.pdf", "報告書.pdf"),
+    ('a"b;c.png', "a_b_c.pdf"), ("../../etc/passwd", "etc_passwd.pdf"), ("x\r\nSet-Cookie: y.png", "xSet-Cookie_ y.pdf"),
+    ("inv\u202egpj.exe", "invgpj.pdf"),
+])
+def test_download_names_come_from_the_upload_but_carry_nothing_unsafe(name, expected):
+    from jobs.model import download_name
+
+    assert download_name(name, "pdf") == expected
+    assert len(download_name("x" * 300 + ".png", "pdf")) == 104
+
+
+@pytest.mark.parametrize("name, header", [
+    ("scan.pdf", 'attachment; filename="scan.pdf"'),
+    ("報告書.pdf", "attachment; filename=\"document.pdf\"; filename*=UTF-8''%E5%A0%B1%E5%91%8A%E6%9B%B8.pdf"),
+    ("Café menu.pdf", "attachment; filename=\"Cafe menu.pdf\"; filename*=UTF-8''Caf%C3%A9%20menu.pdf"),
+    ('a"b\\c\r\n.pdf', "attachment; filename=\"a_b_c.pdf\"; filename*=UTF-8''a%22b%5Cc%0D%0A.pdf"),
+])
+def test_content_disposition_never_carries_a_raw_client_string(name, header):
+    from web.routes.common import content_disposition
+
+    assert content_disposition(name) == header
+
+
+def test_a_binary_result_shows_urls_in_place_of_document_numbers():
+    from jobs.model import document_numbers, with_document_urls
+
+    single = {"processing_time": 1.0, "output_format": "pdf", "document": 1, "filename": "a.pdf", "bytes": 9, "pages": 1}
+    assert document_numbers(single) == [1]
+    shown = with_document_urls(single, lambda n: f"/r/{n}")
+    assert list(shown) == ["processing_time", "output_format", "url", "filename", "bytes", "pages"]
+    assert shown["url"] == "/r/1" and single["document"] == 1, "the stored result is not changed"
+    several = {"processing_time": 2.0, "files": [
+        {"filename": "a.png", "result": {**single, "page": 1}, "error": None},
+        {"filename": "b.pdf", "result": None, "error": {"code": "invalid_pdf", "message": "Broken."}},
+        {"filename": "c.pdf", "result": {**single, "document": 2}, "error": None},
+        {"filename": "d.png", "result": {**single, "page": 2}, "error": None},
+    ]}
+    assert document_numbers(several) == [1, 2]
+    files = with_document_urls(several, lambda n: f"/r/{n}")["files"]
+    assert [f["result"] and f["result"]["url"] for f in files] == ["/r/1", None, "/r/2", "/r/1"]
+    assert document_numbers({"processing_time": 1.0, "results": []}) == [] and document_numbers(None) == []

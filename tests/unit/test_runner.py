@@ -143,3 +143,84 @@ def test_a_page_missing_from_the_pdf_is_a_page_range_error():
     with pytest.raises(FileError) as failed:
         job.run()
     assert failed.value.code is ErrorCode.INVALID_PAGE_RANGE and "page 6" in failed.value.message
+
+
+# ---------- output_format=pdf ----------
+
+def png(width: int = 30, height: int = 20) -> bytes:
+    import io
+
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), "white").save(out, "PNG")
+    return out.getvalue()
+
+
+def pdf_pages(document: bytes) -> int:
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument(document)
+    try:
+        return len(pdf)
+    finally:
+        pdf.close()
+
+
+PDF = JobOptions(output_format="pdf")
+
+
+def test_one_image_becomes_one_document_the_result_points_at():
+    job, _, _ = runner([(FileMeta("receipt.jpeg", "png"), png())], PDF)
+    result = job.run()
+    assert set(result) == {"processing_time", "output_format", "document", "filename", "bytes", "pages"}
+    assert result["output_format"] == "pdf" and result["document"] == 1 and result["filename"] == "receipt.pdf"
+    (document,) = job.documents
+    assert document.startswith(b"%PDF-") and result["bytes"] == len(document) and result["pages"] == 1
+
+
+def test_a_pdf_keeps_all_its_pages_with_page_range_choosing_what_is_ocred():
+    job, engine, _ = runner([(FileMeta("s.pdf", "pdf", (1,)), scan(3))], PDF)
+    result = job.run()
+    assert len(engine.calls) == 1 and result["pages"] == 3 and pdf_pages(job.documents[0]) == 3
+
+
+def test_images_make_one_document_and_each_pdf_its_own_in_the_order_sent():
+    files = [(FileMeta("a.png", "png"), png()), (FileMeta("report.pdf", "pdf"), scan(2)),
+             (FileMeta("b.png", "png"), png(40, 30)), (FileMeta(None, "pdf"), scan(1))]
+    job, _, report = runner(files, PDF)
+    entries = job.run()["files"]
+    assert [e["error"] for e in entries] == [None] * 4
+    results = [e["result"] for e in entries]
+    # The images' document takes the first image's place among the documents.
+    assert [r["document"] for r in results] == [1, 2, 1, 3]
+    assert [r["filename"] for r in results] == ["a.pdf", "report.pdf", "a.pdf", "document.pdf"]
+    assert [r.get("page") for r in results] == [1, None, 2, None]
+    assert [pdf_pages(d) for d in job.documents] == [2, 2, 1]
+    assert [r["pages"] for r in results] == [2, 2, 2, 1]
+    assert results[0]["bytes"] == len(job.documents[0]) and report.reports[-1] == 5
+
+
+def test_an_image_that_cannot_be_read_is_left_out_of_the_images_document():
+    files = [(FileMeta("a.png", "png"), png()), (FileMeta("bad.png", "png"), b"bad"), (FileMeta("c.png", "png"), png())]
+    job, _, _ = runner(files, PDF)
+    a, bad, c = job.run()["files"]
+    assert bad["result"] is None and bad["error"]["code"] == "undecodable_image"
+    assert (a["result"]["page"], c["result"]["page"]) == (1, 2) and pdf_pages(job.documents[0]) == 2
+
+
+def test_images_the_pdf_writer_refuses_fail_as_files_not_as_the_job():
+    # The stand-in engine "reads" any bytes; img2pdf cannot embed these.
+    job, _, _ = runner([(FileMeta("a.png", "png"), b"not an image"), (FileMeta("r.pdf", "pdf"), scan(1))], PDF)
+    image, pdf = job.run()["files"]
+    assert image["result"] is None and image["error"]["code"] == "undecodable_image"
+    assert pdf["error"] is None and pdf["result"]["document"] == 2
+    alone, _, _ = runner([(FileMeta("a.png", "png"), b"not an image")], PDF)
+    with pytest.raises(FileError) as failed:
+        alone.run()
+    assert failed.value.code is ErrorCode.UNDECODABLE_IMAGE
+
+
+def test_a_canceled_pdf_job_makes_no_document():
+    job, _, _ = runner([(FileMeta("s.pdf", "pdf"), scan(3))], PDF, report=Recorder(cancel_at=2))
+    with pytest.raises(JobStopped):
+        job.run()
+    assert job.documents == []

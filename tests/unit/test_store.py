@@ -156,3 +156,44 @@ def test_every_final_status_counts_once_in_the_metrics(store, redis, final):
     snap = JobMetrics(redis, store.prefix).snapshot()
     assert snap.finished[str(final)] == 1
     assert sum(snap.finished.values()) == 1
+
+
+# ---------- binary results (output_format=pdf) ----------
+
+def test_documents_are_stored_with_the_succeeded_status_and_expire_with_the_record(store, redis):
+    job_id = queued(store, output_format="pdf")
+    running(store, job_id)
+    assert not redis.exists(store.output_key(job_id))
+    assert store.succeed(job_id, {"document": 1}, [b"%PDF-one", b"%PDF-two"])
+    assert store.load_output(job_id, 1) == b"%PDF-one" and store.load_output(job_id, 2) == b"%PDF-two"
+    assert store.load_output(job_id, 3) is None and store.load_output(job_id, 0) is None
+    assert 0 < redis.ttl(store.output_key(job_id)) <= TTL
+    assert abs(redis.pttl(store.output_key(job_id)) - redis.pttl(store.job_key(job_id))) < 50, "one TTL for both"
+
+
+def test_a_canceled_or_expired_job_never_gets_documents(store, redis):
+    job_id = queued(store, output_format="pdf")
+    running(store, job_id)
+    assert store.cancel(job_id)[1]
+    assert not store.succeed(job_id, {"document": 1}, [b"%PDF-late"])
+    assert not redis.exists(store.output_key(job_id)), "a late result of a canceled job leaves nothing behind"
+    gone = queued(store, output_format="pdf")
+    running(store, gone)
+    redis.delete(store.job_key(gone))
+    assert not store.succeed(gone, {"document": 1}, [b"%PDF-late"])
+    assert not redis.exists(store.output_key(gone))
+
+
+def test_documents_vanish_with_the_record_when_the_ttl_runs_out(store, redis):
+    job = store.create([b"x"], JobOptions(output_format="pdf"), [FileMeta("a.png", "png")], ttl=1)
+    running(store, job.id)
+    assert store.succeed(job.id, {"document": 1}, [b"%PDF-1"])
+    time.sleep(1.2)
+    left = [key for key in redis.keys(f"{store.prefix}:*{job.id}*") if key != store.done_key(job.id).encode()]
+    assert left == [], "no orphan key outlives the job (the done list is a notification with its own TTL)"
+
+
+def test_only_a_final_status_carries_documents(store):
+    job_id = queued(store)
+    with pytest.raises(ValueError):
+        store._apply(job_id, (Status.QUEUED,), Status.RUNNING, fields={}, documents=[b"x"])

@@ -1,17 +1,17 @@
-"""The asynchronous job API: submit, poll, cancel."""
+"""The asynchronous job API: submit, poll, cancel, and fetch a binary result."""
 from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 from spectree import Response
 
 from jobs.errors import ErrorCode
-from jobs.model import looks_like_job_id
+from jobs.model import Job, Status, document_numbers, looks_like_job_id
 
 from ..errors import ApiError
 from ..openapi import spec
 from ..schemas import ErrorResponse, JobBody, JobCreated, OcrFormRequest, OcrJsonRequest
 from ..validation import read_upload
-from .common import job_queue, job_url, settings
+from .common import document_response, document_url, job_queue, job_url, settings
 
 bp = Blueprint("jobs", __name__)
 
@@ -50,7 +50,63 @@ def get_job(job_id: str):
     job = job_queue().store.get(job_id) if looks_like_job_id(job_id) else None
     if job is None:
         raise ApiError(ErrorCode.NOT_FOUND, NOT_FOUND)
-    return jsonify(job.public())
+    return jsonify(job.public(document_url(job)))
+
+
+@bp.get("/jobs/<job_id>/result")
+@bp.get("/jobs/<job_id>/result/<int:number>")
+@spec.validate(
+    resp=Response(
+        HTTP_200=(None, "The document itself: application/pdf, as an attachment named after the uploaded file."),
+        HTTP_404=ErrorResponse, HTTP_503=ErrorResponse,
+    ),
+    tags=["jobs"], skip_validation=True,
+    path_parameter_descriptions={**JOB_ID_PARAMETER, "number": "Which document, 1-based, when the job made several."},
+)
+def get_result(job_id: str, number: int | None = None):
+    """A succeeded output_format=pdf job's searchable PDF, as a download.
+
+    The job's `result.url` (or, for several documents, each file's `result.url`) is this
+    URL. 404 JSON while the job is not succeeded (the body says its `status`), for a job
+    in another output format (its result is the job's JSON), and once it expired.
+    """
+    job = job_queue().store.get(job_id) if looks_like_job_id(job_id) else None
+    if job is None:
+        raise ApiError(ErrorCode.NOT_FOUND, NOT_FOUND)
+    if job.status != Status.SUCCEEDED:
+        state = {Status.FAILED: "failed", Status.CANCELED: "was canceled"}.get(job.status, f"is {job.status}")
+        later = " yet; poll the job and fetch it once it succeeded" if not job.finished else ""
+        raise ApiError(ErrorCode.NOT_FOUND, f"The job {state}: it has no result{later}.", status=str(job.status))
+    if job.options.output_format != "pdf":
+        raise ApiError(ErrorCode.NOT_FOUND, f"This job's output_format is {job.options.output_format}: "
+                       f"its result is in the job itself, {job_url(job.id)}.", status=str(job.status))
+    number = _document_number(job, number)
+    data = job_queue().store.load_output(job.id, number)
+    if not data:
+        raise ApiError(ErrorCode.NOT_FOUND, "The document expired with its job.")
+    entry = _document_entry(job, number)
+    return document_response(data, str(entry.get("filename") or "document.pdf"))
+
+
+def _document_number(job: Job, number: int | None) -> int:
+    numbers = document_numbers(job.result)
+    if number is None:
+        if len(numbers) == 1:
+            return numbers[0]
+        if not numbers:
+            raise ApiError(ErrorCode.NOT_FOUND, "The job made no document: none of its files could be read.")
+        raise ApiError(ErrorCode.NOT_FOUND,
+                       f"The job made {len(numbers)} documents; fetch each at the url its file's result names.")
+    if number not in numbers:
+        raise ApiError(ErrorCode.NOT_FOUND, f"The job has no document {number}.")
+    return number
+
+
+def _document_entry(job: Job, number: int) -> dict:
+    """The result (or the first file's result) that refers to document `number`."""
+    result = job.result or {}
+    entries = [f.get("result") for f in result.get("files") or []] if "files" in result else [result]
+    return next(e for e in entries if isinstance(e, dict) and e.get("document") == number)
 
 
 @bp.delete("/jobs/<job_id>")
@@ -70,4 +126,4 @@ def cancel_job(job_id: str):
     job = store.get(job_id)
     if job is None:
         raise ApiError(ErrorCode.NOT_FOUND, NOT_FOUND)
-    return jsonify(job.public())
+    return jsonify(job.public(document_url(job)))

@@ -8,14 +8,14 @@ from flask import Response as FlaskResponse
 from spectree import Response
 
 from jobs.errors import ErrorCode, status_of
-from jobs.model import Job, Status
+from jobs.model import Job, Status, document_numbers, with_document_urls
 from ocrcore.formats import MIMETYPES
 
 from ..errors import ApiError
 from ..openapi import spec
 from ..schemas import ErrorResponse, OcrFormRequest, OcrJsonRequest, OcrResponse, TimeoutResponse
 from ..validation import read_upload
-from .common import job_queue, job_url, settings
+from .common import document_response, document_url, job_queue, job_url, settings
 
 bp = Blueprint("ocr", __name__)
 log = logging.getLogger(__name__)
@@ -41,7 +41,11 @@ def ocr():
     {"processing_time", "results"}; a PDF answers {"processing_time", "pages"}; one file
     in another output_format answers that document itself (text/plain, text/markdown,
     text/html, application/xhtml+xml for hocr); several files answer
-    {"processing_time", "files"}. If no result comes within the server's sync timeout
+    {"processing_time", "files"}. output_format pdf answers the searchable PDF itself
+    (application/pdf, an attachment) when the request makes one document: one PDF, or
+    images only (all in one PDF, a page each), every file read; otherwise (several PDFs,
+    PDFs with images, a file that failed) {"processing_time", "files"} with a download
+    `url` in each file's result. If no result comes within the server's sync timeout
     the answer is 504 with the job's id and URL: the job keeps running and its result
     can be fetched there.
     """
@@ -63,6 +67,8 @@ def sync_answer(job: Job) -> FlaskResponse:
     if job.status == Status.SUCCEEDED:
         result = job.result
         fmt = job.options.output_format
+        if fmt == "pdf" and isinstance(result, dict):
+            return pdf_answer(job, result)
         if fmt != "json" and isinstance(result, dict) and isinstance(result.get("content"), str):
             # One file in a text format: the document itself, ready for `curl -o`.
             response = FlaskResponse(result["content"], mimetype=MIMETYPES[fmt].split(";")[0])
@@ -79,3 +85,16 @@ def sync_answer(job: Job) -> FlaskResponse:
     if status in (503, 504):  # the service's failure, not the input's: say where the job is
         raise ApiError(error["code"], error["message"], id=job.id, url=job_url(job.id))
     raise ApiError(error["code"], error["message"])
+
+
+def pdf_answer(job: Job, result: dict) -> FlaskResponse:
+    """The one document a pdf job made, as a download; JSON with the documents' URLs otherwise."""
+    numbers = document_numbers(result)
+    entries = result.get("files", [{"result": result, "error": None}])
+    if len(numbers) == 1 and all(entry.get("error") is None for entry in entries):
+        data = job_queue().store.load_output(job.id, numbers[0])
+        if data:
+            first = entries[0]["result"]
+            return document_response(data, str(first.get("filename") or "document.pdf"),
+                                     result.get("processing_time", ""))
+    return jsonify(with_document_urls(result, document_url(job)))
