@@ -47,6 +47,7 @@ import pikepdf
 from pikepdf.canvas import ContentStreamBuilder
 from PIL import Image, ImageOps
 
+from .decode import _high_depth_to_l
 from .formats import PageResult
 from .glyphless import ADVANCE, DESCENT, GlyphlessFont
 from .types import TextLine
@@ -57,6 +58,7 @@ DEFAULT_IMAGE_DPI = 300
 _PLAUSIBLE_DPI = (20, 9600)
 _MIRRORED_ORIENTATIONS = (2, 4, 5, 7)
 _VERTICAL_RATIO = 1.5  # as ocrcore/crop.py: a box this much taller than wide is read top-down
+_HIGH_DEPTH = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")  # PIL's 16/32-bit grey modes
 
 Point = tuple[float, float]
 
@@ -132,10 +134,17 @@ def _prepare_image(data: bytes) -> tuple[bytes, tuple[float, float]]:
             out = io.BytesIO()
             upright.save(out, "PNG")  # lossless; the one case where we re-encode
             return out.getvalue(), dpi
-        if image.format not in ("JPEG", "PNG", "TIFF", "GIF", "JPEG2000"):
-            # img2pdf embeds these formats' data; others (WebP, BMP, ...) go as lossless PNG.
+        if image.format not in ("JPEG", "PNG", "TIFF", "GIF", "JPEG2000") or image.mode in _HIGH_DEPTH:
+            # img2pdf embeds these formats' data; others (WebP, BMP, ...) go as lossless PNG,
+            # and so do 16-bit and float TIFFs, which img2pdf refuses: 16-bit grey as 16-bit
+            # PNG, 32-bit grey scaled to 8 bits as ocrcore/decode.py reads it.
             image.seek(0)
-            frame = image if image.mode in ("1", "L", "LA", "P", "RGB", "RGBA") else image.convert("RGB")
+            if image.mode in ("1", "L", "LA", "P", "RGB", "RGBA", "I;16"):
+                frame = image
+            elif image.mode in _HIGH_DEPTH:
+                frame = _high_depth_to_l(image)
+            else:
+                frame = image.convert("RGB")
             out = io.BytesIO()
             frame.save(out, "PNG", exif=image.getexif())  # EXIF kept: img2pdf reads the orientation
             return out.getvalue(), dpi

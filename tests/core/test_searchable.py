@@ -297,3 +297,27 @@ def test_pdf_is_a_binary_format_render_refuses():
     assert MIMETYPES["pdf"] == "application/pdf" and "pdf" in BINARY_FORMATS
     with pytest.raises(UnknownFormatError):
         render([], 0.0, "pdf", is_document=True)
+
+
+@pytest.mark.parametrize("dtype", ["uint16", "float32"])
+def test_high_depth_tiffs_embed_as_png_data(dtype):
+    """16-bit and float grey TIFFs (scanners write them), which img2pdf refuses as they are:
+    16-bit goes as 16-bit PNG data, float scaled to 8 bits as the decoder reads it."""
+    import numpy as np
+
+    from ocrcore.decode import decode_image
+    from ocrcore.types import TextLine
+    from tests.core.textimages import text_image
+
+    grey = np.asarray(text_image().convert("L"), dtype=np.float64) / 255.0
+    values = (grey * 65535).astype(np.uint16) if dtype == "uint16" else grey.astype(np.float32)
+    buffer = io.BytesIO()
+    Image.fromarray(values).save(buffer, "TIFF")
+    data = buffer.getvalue()
+    height, width = decode_image(data).shape[:2]
+    page = PageResult(1, width, height, "ocr", [TextLine("INVOICE NUMBER", 0.9, [[28, 28], [300, 28], [300, 60], [28, 60]])])
+    out = images_to_pdf([data], [page])
+    with pikepdf.open(io.BytesIO(out)) as pdf:
+        (image,) = pdf.pages[0].get_images().values()
+        assert int(image.BitsPerComponent) == (16 if dtype == "uint16" else 8)
+    check_extraction(out, [page])
