@@ -192,7 +192,7 @@ def test_openapi_describes_every_route(app, client):
     assert document["openapi"].startswith("3.")
     documented = {(path, method) for path, item in document["paths"].items() for method in item}
     for rule in app.url_map.iter_rules():
-        path = rule.rule.replace("<path:filename>", "{filename}").replace("<job_id>", "{job_id}")
+        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)  # <job_id>, <int:number> -> {job_id}, {number}
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             assert (path, method.lower()) in documented, (path, method)
     schemas = document["components"]["schemas"]
@@ -203,6 +203,12 @@ def test_openapi_describes_every_route(app, client):
     assert set(schemas[ok_schema]["properties"]) == {"processing_time", "results"}
     assert document["paths"]["/jobs"]["post"]["responses"]["202"]
     assert {"get", "delete"} <= set(document["paths"]["/jobs/{job_id}"])
+    # output_format=pdf: the job result says where the PDF is, and the result URL serves it.
+    assert set(schemas["SearchablePdfResult"]["required"]) == {
+        "processing_time", "output_format", "url", "filename", "bytes", "pages"}
+    assert "pdf" in schemas["OcrFormRequest"]["properties"]["output_format"]["enum"]
+    for path in ("/jobs/{job_id}/result", "/jobs/{job_id}/result/{number}"):
+        assert {"200", "404"} <= set(document["paths"][path]["get"]["responses"])
 
 
 def test_ui_is_served_with_security_headers(api):

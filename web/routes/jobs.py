@@ -67,7 +67,7 @@ def get_result(job_id: str, number: int | None = None):
     """A succeeded output_format=pdf job's searchable PDF, as a download.
 
     The job's `result.url` (or, for several documents, each file's `result.url`) is this
-    URL. 404 JSON while the job is not succeeded (the body says its `status`), for a job
+    URL. 404 JSON while the job is not succeeded (the body says its `job_status`), for a job
     in another output format (its result is the job's JSON), and once it expired.
     """
     job = job_queue().store.get(job_id) if looks_like_job_id(job_id) else None
@@ -76,10 +76,10 @@ def get_result(job_id: str, number: int | None = None):
     if job.status != Status.SUCCEEDED:
         state = {Status.FAILED: "failed", Status.CANCELED: "was canceled"}.get(job.status, f"is {job.status}")
         later = " yet; poll the job and fetch it once it succeeded" if not job.finished else ""
-        raise ApiError(ErrorCode.NOT_FOUND, f"The job {state}: it has no result{later}.", status=str(job.status))
+        raise ApiError(ErrorCode.NOT_FOUND, f"The job {state}: it has no result{later}.", job_status=str(job.status))
     if job.options.output_format != "pdf":
         raise ApiError(ErrorCode.NOT_FOUND, f"This job's output_format is {job.options.output_format}: "
-                       f"its result is in the job itself, {job_url(job.id)}.", status=str(job.status))
+                       f"its result is in the job itself, {job_url(job.id)}.", job_status=str(job.status))
     number = _document_number(job, number)
     data = job_queue().store.load_output(job.id, number)
     if not data:
