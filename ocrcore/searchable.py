@@ -139,6 +139,7 @@ def _prepare_image(data: bytes) -> tuple[bytes, tuple[float, float]]:
             # and so do 16-bit and float TIFFs, which img2pdf refuses: 16-bit grey as 16-bit
             # PNG, 32-bit grey scaled to 8 bits as ocrcore/decode.py reads it.
             image.seek(0)
+            frame: Image.Image
             if image.mode in ("1", "L", "LA", "P", "RGB", "RGBA", "I;16"):
                 frame = image
             elif image.mode in _HIGH_DEPTH:
