@@ -47,6 +47,8 @@ export const el = {
   zoomLevel: byId('zoom-level'),
   lines: byId('lines'),
   lineCount: byId('line-count'),
+  documents: byId('documents'),
+  documentList: byId('document-list'),
   raw: byId('raw'),
   rawOutput: byId('raw-output'),
 };

@@ -24,6 +24,9 @@ export function prepareExports(parsed, outputFormat) {
     ? FORMAT_FILES[outputFormat] : FORMAT_FILES.text;
   el.downloadTxt.textContent = `Download ${parsed.download.ext.toUpperCase()}`;
   el.copyText.disabled = !parsed.text;
+  // Searchable PDFs have their own download links and no text here to copy or save.
+  el.copyText.hidden = parsed.kind === 'documents';
+  el.downloadTxt.hidden = parsed.kind === 'documents';
 }
 
 function flash(button, text) {

@@ -1,7 +1,8 @@
 // The result model: every job result shape the UI knows (an image's lines, a PDF's pages,
-// several files, a text format's output) normalised into one structure:
+// several files, a text format's output, searchable PDFs to download) normalised into one structure:
 //   {kind: 'lines', pages: [{label, width, height, image, source, lines, error?}], lines, text, processingTime, raw, files}
 //   {kind: 'text', text, processingTime, raw, files}
+//   {kind: 'documents', documents: [{url, filename, bytes, pages, files}], failed: [{name, error}], text: '', ...}
 // where a line is {text, confidence, points: [[x, y], ...], index}.
 
 import { sentence } from './util.js';
@@ -50,6 +51,18 @@ function textOf(result) {
   return null;
 }
 
+// output_format=pdf: where a file's document is ({url, filename, bytes, pages}); else null.
+function documentOf(result) {
+  if (!result || typeof result !== 'object' || result.output_format !== 'pdf') return null;
+  if (typeof result.url !== 'string') return null;
+  try {
+    // Only a download from this server: never a link the page did not expect.
+    return new URL(result.url, window.location.href).origin === window.location.origin ? result : null;
+  } catch (_) {
+    return null;
+  }
+}
+
 // Normalise every result shape this page knows into pages of lines; anything else is raw text.
 // Several files ({files: [{filename, result, error}]}) become one list, each file's pages in turn.
 // `fileUrls` are the uploaded images' object URLs, in upload order (null for a PDF).
@@ -68,6 +81,26 @@ export function parseResult(result, fileUrls) {
     }))
     : [{ name: null, result, error: null, url: urls[0] || null }];
 
+  if (entries.some((e) => documentOf(e.result)) && entries.every((e) => e.error || documentOf(e.result))) {
+    // Searchable PDFs: one per PDF sent, one for all the images; files sharing one are listed with it.
+    const documents = new Map();
+    for (const e of entries) {
+      const doc = documentOf(e.result);
+      if (!doc) continue;
+      if (!documents.has(doc.url)) {
+        documents.set(doc.url, {
+          url: doc.url,
+          filename: String(doc.filename || 'document.pdf'),
+          bytes: Number(doc.bytes),
+          pages: Number(doc.pages),
+          files: [],
+        });
+      }
+      if (e.name) documents.get(doc.url).files.push(e.name);
+    }
+    const failed = entries.filter((e) => e.error).map((e) => ({ name: e.name, error: e.error }));
+    return { kind: 'documents', documents: [...documents.values()], failed, text: '', processingTime, raw: result, files: entries.length };
+  }
   if (entries.every((e) => e.error || pagesOf(e.result, e.name, e.url))) {
     const pages = entries.flatMap((e) => (e.error ? [{ label: e.name, error: e.error, lines: [] }] : pagesOf(e.result, e.name, e.url)));
     let index = 0;

@@ -84,3 +84,75 @@ def test_a_refused_pdf_reads_as_a_sentence(ui, tmp_path):
     message = page.inner_text("#error-text").strip()
     assert message == "The PDF is damaged or has no pages and cannot be read.", message
     assert page.is_enabled("#submit")
+
+
+def test_searchable_pdf_is_a_download_never_text(ui, browser, tmp_path, artifacts, make_text_image):
+    """Pick "Searchable PDF" for a receipt and a small scan: the job's result is one download
+    link (all images make one PDF), the PDF carries the first file's name and our text, it
+    opens in Chromium's PDF viewer, and nothing of it is shown as text."""
+    import time
+
+    import pypdfium2 as pdfium
+
+    page = ui
+    receipt = tmp_path / "receipt.jpg"
+    receipt.write_bytes(RECEIPT.read_bytes())
+    note = tmp_path / "hello note.png"
+    note.write_bytes(make_text_image(["HELLO WORLD", "Invoice 12345"]))
+    page.set_input_files("#file-input", [str(receipt), str(note)])
+    page.select_option("#output-format", "pdf")
+    page.click("#submit")
+    wait_for_state(page, "succeeded")
+
+    assert page.is_visible("#documents")
+    assert page.is_hidden("#raw") and page.is_hidden("#results-body")
+    assert page.is_hidden("#copy-text") and page.is_hidden("#download-txt")
+    assert page.inner_text("#raw-output") == ""
+    link = page.locator("#document-list a.document-link")
+    assert link.count() == 1 and link.inner_text() == "Download receipt.pdf"
+    meta = page.inner_text(".document-meta")
+    assert meta.startswith("2 pages · ") and meta.endswith(" · from receipt.jpg, hello note.png"), meta
+    assert page.inner_text("#job-text") == "Done: your searchable PDF is ready to download."
+    page.screenshot(path=str(artifacts / "ui-searchable-pdf.png"), full_page=True)
+
+    with page.expect_download() as download_info:
+        link.click()
+    download = download_info.value
+    assert download.suggested_filename == "receipt.pdf"
+    saved = tmp_path / "receipt.pdf"
+    download.save_as(saved)
+    data = saved.read_bytes()
+    assert data.startswith(b"%PDF-")
+    document = pdfium.PdfDocument(data)
+    try:
+        texts = [document[i].get_textpage().get_text_range() for i in range(len(document))]
+    finally:
+        document.close()
+    assert len(texts) == 2 and "TAN WOON YANN" in texts[0].upper(), texts
+    assert "HELLO WORLD" in texts[1].upper() and "12345" in texts[1], texts
+
+    # Chromium's own viewer opens it (pdfium inside); select-all shows where the text layer lies.
+    viewer = browser.new_page(viewport={"width": 1200, "height": 900})
+    try:
+        viewer.goto(saved.as_uri())
+        deadline = time.monotonic() + 15
+        while not any(f.url.endswith("/index.html") and f.url.startswith("chrome-extension://")
+                      for f in viewer.frames):
+            assert time.monotonic() < deadline, [f.url for f in viewer.frames]
+            viewer.wait_for_timeout(200)  # (the sync API takes in the browser's events only in its own calls)
+        viewer.wait_for_timeout(2000)  # the viewer draws the pages after its frame loads
+        viewer.mouse.click(750, 400)  # the first click gives the viewer's plugin the focus
+        viewer.wait_for_timeout(300)
+        viewer.mouse.click(750, 400)
+        viewer.keyboard.press("Control+a")
+        viewer.wait_for_timeout(500)
+        viewer.screenshot(path=str(artifacts / "pdf-viewer.png"))
+    finally:
+        viewer.close()
+
+    # Back to JSON: the lines view returns and the PDF's panel is gone.
+    page.set_input_files("#file-input", str(note))
+    page.select_option("#output-format", "json")
+    page.click("#submit")
+    wait_for_state(page, "succeeded")
+    assert page.is_hidden("#documents") and page.is_visible("#results-body") and page.is_visible("#copy-text")
