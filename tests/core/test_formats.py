@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 from ocrcore.document import open_pdf
+from ocrcore.limits import TEXT_FORMATS
 from ocrcore.formats import (
     MIMETYPES,
     OUTPUT_FORMATS,
@@ -104,12 +105,15 @@ def test_json_for_an_image_keeps_the_original_shape_exactly():
 
 
 def test_render_dispatches_every_format_and_refuses_others():
-    for fmt in OUTPUT_FORMATS:
+    for fmt in ("json", *TEXT_FORMATS):
         body, mimetype = render(PAGES, 0.5, fmt, False, is_document=True)
         assert mimetype == MIMETYPES[fmt]
         assert isinstance(body, dict if fmt == "json" else str)
     with pytest.raises(UnknownFormatError, match="json, text, markdown, html, hocr"):
         render(PAGES, 0.5, "docx", is_document=True)
+    assert set(OUTPUT_FORMATS) - {"json", *TEXT_FORMATS} == {"pdf"}
+    with pytest.raises(UnknownFormatError, match="ocrcore.searchable"):  # made from the input's bytes
+        render(PAGES, 0.5, "pdf", is_document=True)
 
 
 # ---------- text and markdown ----------
@@ -378,7 +382,7 @@ def report_pdf() -> bytes:
 
 
 def formats_of(pages: list[PageResult]) -> dict[str, str]:
-    return {fmt: render(pages, 1.0, fmt, True, is_document=True)[0] for fmt in OUTPUT_FORMATS if fmt != "json"}
+    return {fmt: render(pages, 1.0, fmt, True, is_document=True)[0] for fmt in TEXT_FORMATS}
 
 
 def test_text_layer_document_in_every_format(report_pdf):
