@@ -306,7 +306,7 @@ def test_each_pdf_gets_its_own_document_and_the_images_share_one(live_service, m
 
     # Several documents: the bare result URL does not guess which one.
     message = assert_not_found(requests.get(live_service.url(f"/jobs/{job_id}/result"), timeout=30))
-    assert "3 documents" in message["error"]["message"]
+    assert "3 documents" in message["error"]["message"] and message["job_status"] == "succeeded"
     assert_not_found(requests.get(live_service.url(f"/jobs/{job_id}/result/4"), timeout=30))
     job = requests.get(live_service.url(f"/jobs/{job_id}"), timeout=30).json()
     assert [f["result"]["url"] for f in job["result"]["files"]] == urls

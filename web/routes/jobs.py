@@ -32,6 +32,8 @@ def create_job():
     """Queue one or more images or PDFs for OCR and return at once.
 
     Same inputs as POST /ocr. Poll the job at the returned `url` (also the Location header).
+    With output_format pdf the job's result names the searchable PDF's `url`
+    (GET /jobs/<id>/result); the PDF is kept as long as the job.
     """
     upload = read_upload(request, settings())
     job = job_queue().submit(upload)
@@ -83,7 +85,7 @@ def get_result(job_id: str, number: int | None = None):
     number = _document_number(job, number)
     data = job_queue().store.load_output(job.id, number)
     if not data:
-        raise ApiError(ErrorCode.NOT_FOUND, "The document expired with its job.")
+        raise ApiError(ErrorCode.NOT_FOUND, "The document expired with its job.", job_status=str(job.status))
     entry = _document_entry(job, number)
     return document_response(data, str(entry.get("filename") or "document.pdf"))
 
@@ -94,11 +96,13 @@ def _document_number(job: Job, number: int | None) -> int:
         if len(numbers) == 1:
             return numbers[0]
         if not numbers:
-            raise ApiError(ErrorCode.NOT_FOUND, "The job made no document: none of its files could be read.")
+            raise ApiError(ErrorCode.NOT_FOUND, "The job made no document: none of its files could be read.",
+                           job_status=str(job.status))
         raise ApiError(ErrorCode.NOT_FOUND,
-                       f"The job made {len(numbers)} documents; fetch each at the url its file's result names.")
+                       f"The job made {len(numbers)} documents; fetch each at the url its file's result names.",
+                       job_status=str(job.status))
     if number not in numbers:
-        raise ApiError(ErrorCode.NOT_FOUND, f"The job has no document {number}.")
+        raise ApiError(ErrorCode.NOT_FOUND, f"The job has no document {number}.", job_status=str(job.status))
     return number
 
 
