@@ -238,3 +238,14 @@ def test_every_selector_selects_its_pods():
         elif kind in ("PodDisruptionBudget", "NetworkPolicy"):
             selector = doc["spec"]["selector" if kind == "PodDisruptionBudget" else "podSelector"]
             assert [n for n, pod in labels.items() if selects(selector, pod)] == [name], (kind, name)
+
+
+def test_the_operations_guide_has_a_kubernetes_section_naming_every_file():
+    guide = (REPO / "docs" / "OPERATIONS.md").read_text()
+    assert "\n## Kubernetes\n" in guide
+    section = guide.split("\n## Kubernetes\n", 1)[1].split("\n## ", 1)[0]
+    for name in kustomization()["resources"]:
+        stem = name.removesuffix(".yaml")
+        assert name in section or (stem.startswith("networkpolicy-") and "networkpolicy-*.yaml" in section), name
+    for file in ("ocrserve-dashboard.json", "ocrserve-alerts.yaml"):
+        assert file in section and (REPO / "deploy" / "monitoring" / file).is_file()
