@@ -88,7 +88,7 @@ def wait_http(url: str, timeout: float = 30) -> None:
         try:
             if requests.get(url, timeout=2).status_code < 500:
                 return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not listening yet, or no worker process yet
             pass
         time.sleep(0.05)
     raise RuntimeError(f"{url} did not answer within {timeout:g}s")

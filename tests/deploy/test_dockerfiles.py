@@ -220,6 +220,8 @@ def test_the_web_image_layout_serves_the_app_without_models(tmp_path):
         "client = app.test_client()\n"
         "assert client.get('/healthz').status_code == 200\n"
         "assert client.get('/').status_code == 200, 'the UI files are in the image'\n"
+        "assert client.get('/docs').status_code == 200, 'the API reference page is in the image'\n"
+        "assert client.get('/docs/swagger-ui/swagger-ui-bundle.js').status_code == 200, 'Swagger UI is served'\n"
         "assert client.get('/models').status_code == 200\n"
         "assert client.get('/metrics').status_code == 200\n"
         "import os; assert not os.path.exists('models')\n"

@@ -192,7 +192,7 @@ def test_openapi_describes_every_route(app, client):
     assert document["openapi"].startswith("3.")
     documented = {(path, method) for path, item in document["paths"].items() for method in item}
     for rule in app.url_map.iter_rules():
-        path = rule.rule.replace("<path:filename>", "{filename}").replace("<job_id>", "{job_id}")
+        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)  # <path:filename> -> {filename}
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             assert (path, method.lower()) in documented, (path, method)
     schemas = document["components"]["schemas"]
