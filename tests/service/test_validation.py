@@ -192,7 +192,7 @@ def test_openapi_describes_every_route(app, client):
     assert document["openapi"].startswith("3.")
     documented = {(path, method) for path, item in document["paths"].items() for method in item}
     for rule in app.url_map.iter_rules():
-        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)  # <job_id>, <int:number> -> {job_id}, {number}
+        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)  # <job_id>, <int:number>, <path:filename> -> {...}
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             assert (path, method.lower()) in documented, (path, method)
     schemas = document["components"]["schemas"]

@@ -9,13 +9,15 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-PACKAGES = ("ocrcore", "jobs", "web", "worker", "ops")
+PACKAGES = ("ocrcore", "jobs", "web", "worker", "ops", "ocrclient")
 # package -> the top-level names it must never import (third-party or ours)
 FORBIDDEN = {
-    "ocrcore": {"flask", "celery", "redis", "kombu", "jobs", "web", "worker", "ops"},
+    "ocrcore": {"flask", "celery", "redis", "kombu", "jobs", "web", "worker", "ops", "ocrclient", "requests"},
     "jobs": {"flask", "web", "worker", "ops", "onnxruntime", "cv2"},
     "web": {"worker", "ops", "onnxruntime", "cv2"},
     "worker": {"web", "flask"},
+    # The client talks HTTP only: nothing of the service's insides but ocrcore's light modules.
+    "ocrclient": {"flask", "celery", "redis", "kombu", "jobs", "web", "worker", "ops", "onnxruntime", "cv2"},
 }
 
 
@@ -131,3 +133,17 @@ def test_light_ocrcore_modules_load_no_engine():
     assert done.returncode == 0, done.stderr[-2000:]
     loaded = set(json.loads(done.stdout))
     assert not {"onnxruntime", "cv2", "pyclipper", "onnx"} & loaded
+
+
+def test_the_client_loads_no_engine_and_no_service_code():
+    code = (
+        "import json, sys\n"
+        "import ocrclient, ocrclient.cli\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    loaded = set(json.loads(done.stdout))
+    assert {"ocrclient.cli", "ocrcore.batch", "requests"} <= loaded
+    for heavy in ("onnxruntime", "cv2", "numpy", "PIL", "pypdfium2", "celery", "flask", "redis", "jobs", "web"):
+        assert heavy not in loaded, f"the client loaded {heavy}"
