@@ -173,7 +173,7 @@ def _read_multipart(request: Request, settings: Settings) -> tuple[list[tuple[by
     # An empty form field (an unset <select>, say) means "the default".
     fields = {name: request.form.get(name) for name in request.form if request.form.get(name) != ""}
     try:
-        parsed = OcrFormRequest.model_validate({**fields, "file": uploads[0]})
+        parsed = OcrFormRequest.model_validate({**fields, "file": uploads})
     except ValidationError as exc:
         raise field_error(exc) from None
     data = [(upload.stream.read(), _filename(upload.filename)) for upload in uploads]
