@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint test-unit bench clean
+.PHONY: install run test lint test-unit fuzz bench clean
 
 install: $(STAMP)
 
@@ -29,6 +29,14 @@ lint: install
 # The unit layer alone: no service stack, no browser, a few seconds.
 test-unit: install
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
+
+# Longer fuzzing than `make test` runs (docs/SECURITY.md has the figures): schemathesis against
+# a stack of its own, then the decoders with many more mutated files per format.
+FUZZ_EXAMPLES ?= 300
+FUZZ_CASES ?= 2000
+fuzz: install
+	$(BIN)/python -m tests.fuzz.api_fuzz --examples $(FUZZ_EXAMPLES)
+	OCR_FUZZ_CASES=$(FUZZ_CASES) $(BIN)/python -m pytest tests/fuzz/test_decoders.py -p no:cacheprovider -q -s
 
 bench: install
 	$(BIN)/python -m pip install --quiet -e '.[worker,gateway,test,bench]'

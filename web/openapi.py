@@ -16,10 +16,13 @@ from typing import Any
 
 from spectree import SpecTree
 
+from jobs.settings import Settings
 from ocrcore.formats import BINARY_FORMATS, MIMETYPES
 from ocrcore.limits import OUTPUT_FORMATS
+from ocrcore.registry import MODEL_SETS
 
 from .schemas import ErrorResponse
+from .validation import FORM_FALSE, FORM_TRUE
 
 spec = SpecTree(
     "flask",
@@ -65,22 +68,22 @@ JOB_LINKS = {
                   "description": "Cancel the job."},
 }
 JOB_ID_SCHEMA = {"type": "string", "pattern": "^[A-Za-z0-9_-]{22}$"}
+# The page_range grammar of ocrcore.limits.PAGE_RANGE_ITEM, items separated by commas.
+PAGE_RANGE_PATTERN = r"^\s*[0-9]+(-[0-9]+)?\s*(,\s*[0-9]+(-[0-9]+)?\s*)*$"
 
 _lock = threading.Lock()
-_document: dict[str, Any] | None = None
 
 
-def api_document() -> dict[str, Any]:
-    """The complete document (built once per process, in a request: spectree reads the app's routes)."""
-    global _document
-    with _lock:
-        if _document is None:
-            _document = complete(copy.deepcopy(spec.spec))
-        return _document
+def api_document(settings: Settings) -> dict[str, Any]:
+    """The complete document for a server with these settings (its file count limit is in it)."""
+    with _lock:  # spectree builds its part once, from the app's routes, in the first request
+        base = spec.spec
+    return complete(copy.deepcopy(base), settings)
 
 
-def complete(document: dict[str, Any]) -> dict[str, Any]:
+def complete(document: dict[str, Any], settings: Settings) -> dict[str, Any]:
     document.pop("security", None)  # spectree writes an empty one: there is no authentication
+    _request_bodies(document["components"]["schemas"], settings)
     for path, item in document["paths"].items():
         for method, operation in item.items():
             operation["operationId"] = OPERATION_IDS.get((path, method), operation.get("operationId"))
@@ -115,3 +118,65 @@ def complete(document: dict[str, Any]) -> dict[str, Any]:
         "required": False, "schema": {"type": "string"},
     }}
     return document
+
+
+def _request_bodies(schemas: dict[str, Any], settings: Settings) -> None:
+    """What the gateway checks, said in the request schemas: the installed model sets, the
+    page_range grammar, base64 for JSON files, `image` or `images` (not both, not neither),
+    between 1 and max_files_per_job files; an empty string for the default where the gateway
+    reads it so; and in a form, where a field is either sent or left out, no `null`."""
+    for name in ("OcrJsonRequest", "OcrFormRequest"):
+        properties = schemas[name]["properties"]
+        _non_null(properties["model"])["enum"] = list(MODEL_SETS)
+        _non_null(properties["page_range"])["pattern"] = PAGE_RANGE_PATTERN
+    json_body = schemas["OcrJsonRequest"]
+    fields = json_body["properties"]
+    base64_file = {"format": "byte", "contentEncoding": "base64"}  # the format registry's and JSON Schema's words
+    _non_null(fields["image"]).update(base64_file, minLength=1)
+    images = _non_null(fields["images"])
+    images.update(minItems=1, maxItems=settings.max_files_per_job)
+    images["items"].update(base64_file, minLength=1)
+    one = {"image": {"type": "string"}}
+    many = {"images": {"type": "array"}}
+    json_body["anyOf"] = [{"required": ["image"], "properties": one}, {"required": ["images"], "properties": many}]
+    json_body["not"] = {"required": ["image", "images"], "properties": {**one, **many}}
+    for field in ("model", "det_limit_side", "page_range"):
+        _or_empty(fields[field])
+    form = schemas["OcrFormRequest"]["properties"]
+    form["file"]["maxItems"] = settings.max_files_per_job
+    form["file"]["items"]["minLength"] = 1
+    words = "|".join(_caseless(word) for word in (*FORM_TRUE, *FORM_FALSE))
+    for field, schema in form.items():
+        if "anyOf" in schema and {"type": "null"} in schema["anyOf"]:
+            options = [option for option in schema.pop("anyOf") if option != {"type": "null"}]
+            schema.pop("default", None)
+            schema.update(options[0] if len(options) == 1 else {"anyOf": options})
+        if schema.get("type") == "boolean":  # in a form, one of these words
+            _or_empty(schema)
+            schema["anyOf"].insert(1, {"type": "string", "pattern": f"^({words})$"})
+        elif field != "file":  # an empty form field (an unset <select>) is left out
+            _or_empty(schema)
+
+
+EMPTY = {"type": "string", "maxLength": 0, "description": "Empty: the default."}
+_ANNOTATIONS = ("title", "description", "default", "examples")
+
+
+def _or_empty(schema: dict[str, Any]) -> None:
+    """Let a field's schema also take "" (which the gateway reads as "the default")."""
+    notes = {key: schema.pop(key) for key in _ANNOTATIONS if key in schema}
+    options = schema.pop("anyOf", None) or [dict(schema)]
+    schema.clear()
+    schema.update(notes, anyOf=[*options, dict(EMPTY)])
+
+
+def _caseless(word: str) -> str:
+    return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else c for c in word)
+
+
+def _non_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """The non-null branch of an `X | None` field's schema (the schema itself otherwise)."""
+    for option in schema.get("anyOf", []):
+        if option != {"type": "null"}:
+            return option
+    return schema

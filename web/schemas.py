@@ -44,6 +44,12 @@ class OcrParams(BaseModel):
     def _empty_is_default(cls, value):
         return None if value == "" else value
 
+    @field_validator("det_limit_side", mode="before")
+    @classmethod
+    def _whole_number(cls, value):
+        """960.0 is the integer 960 in JSON (and in JSON Schema); JSON bodies are read strictly."""
+        return int(value) if isinstance(value, float) and value.is_integer() else value
+
     def job_options(self) -> JobOptions:
         """What the worker needs besides the files (the pages are chosen by the gateway)."""
         return JobOptions(

@@ -137,7 +137,9 @@ def _read_json(request: Request, settings: Settings) -> tuple[list[tuple[bytes, 
     if not isinstance(body, dict):
         raise ApiError(ErrorCode.INVALID_JSON, "The request body must be a JSON object.")
     try:
-        parsed = OcrJsonRequest.model_validate(body)
+        # Strict: JSON has its own booleans and numbers; "1" for true or "960" for 960 is refused,
+        # so the request schema in /openapi.json says exactly what is accepted.
+        parsed = OcrJsonRequest.model_validate(body, strict=True)
     except ValidationError as exc:
         raise field_error(exc) from None
     if parsed.image is not None and parsed.images is not None:
@@ -164,6 +166,9 @@ def _read_multipart(request: Request, settings: Settings) -> tuple[list[tuple[by
     files = request.files  # parsing enforces MAX_CONTENT_LENGTH and the form limits
     uploads = files.getlist("file")
     if not uploads:
+        if "file" in request.form:  # a part without a filename is a text field, its bytes decoded as text
+            raise ApiError(ErrorCode.MISSING_FIELD, "The 'file' part has no filename, so it arrived as a text "
+                           "field; send it as a file (a filename in its Content-Disposition, as curl -F file=@x does).")
         raise ApiError(ErrorCode.MISSING_FIELD, "Send the file in a multipart field named 'file'.")
     extra_files = [name for name in files if name != "file"]
     if extra_files:
@@ -171,13 +176,31 @@ def _read_multipart(request: Request, settings: Settings) -> tuple[list[tuple[by
                        f"Unexpected file field '{extra_files[0]}'; send each file in a field named 'file'.")
     _check_count(len(uploads), settings)
     # An empty form field (an unset <select>, say) means "the default".
-    fields = {name: request.form.get(name) for name in request.form if request.form.get(name) != ""}
+    fields = {name: _form_value(name, value) for name in request.form if (value := request.form.get(name)) != ""}
     try:
-        parsed = OcrFormRequest.model_validate({**fields, "file": uploads})
+        parsed = OcrFormRequest.model_validate({**fields, "file": uploads}, strict=True)
     except ValidationError as exc:
         raise field_error(exc) from None
     data = [(upload.stream.read(), _filename(upload.filename)) for upload in uploads]
     return data, OcrParams.model_validate(parsed.model_dump(exclude={"file"}))
+
+
+# Form fields are text: booleans as these words (any case), integers as decimal digits. Anything
+# else stays text and the strict validation refuses it, as /openapi.json describes.
+FORM_TRUE = ("true", "on", "yes")
+FORM_FALSE = ("false", "off", "no")
+_FORM_INTEGER = re.compile(r"[0-9]{1,9}")
+
+
+def _form_value(name: str, value: str) -> object:
+    field = OcrParams.model_fields.get(name)
+    kind = field.annotation if field is not None else None
+    if kind is bool:
+        lowered = value.lower()
+        return True if lowered in FORM_TRUE else False if lowered in FORM_FALSE else value
+    if kind in (int, int | None) and _FORM_INTEGER.fullmatch(value):
+        return int(value)
+    return value
 
 
 def _filename(name: str | None) -> str | None:

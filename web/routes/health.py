@@ -73,4 +73,4 @@ def limits():
 @spec.validate(resp=Response("HTTP_200"), tags=["meta"], skip_validation=True)
 def openapi_document():
     """This API's OpenAPI document."""
-    return jsonify(api_document())
+    return jsonify(api_document(settings()))

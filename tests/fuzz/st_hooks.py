@@ -1,0 +1,112 @@
+"""Schemathesis hooks (SCHEMATHESIS_HOOKS=tests.fuzz.st_hooks): real files for the upload
+fields, and the service's own rules checked on every response besides schemathesis' checks.
+
+- Files: a multipart `file` (format binary) and a JSON `image` (format byte, base64) are
+  drawn mostly as small valid files of every input format with random pixels, options and
+  sizes (tests/fuzz/samples.py), and sometimes as arbitrary bytes, so the fuzzer's positive
+  cases reach the worker and the OCR engine, not only the gateway's type check.
+- Schema-valid requests the gateway refuses because of what is inside a file (not an image,
+  a broken header, too many pixels or pages, pages the PDF does not have): JSON Schema
+  cannot describe a file's content, so schemathesis' positive_data_acceptance failures with
+  exactly these error codes are dropped (`filter_failure`, counted in the report's
+  "filtered"). Any other refusal of schema-valid data still fails the run.
+- Every response: the security headers; every 4xx/5xx is JSON {"error": {"code", "message"}}
+  with a code of jobs/errors.py whose status is the response's; no answer carries a stack
+  trace or a path inside the server.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import re
+
+import schemathesis
+from hypothesis import strategies as st
+
+from jobs.errors import HTTP_STATUS, ErrorCode
+
+from .samples import MEDIA_TYPES, image_file
+
+FILES = st.one_of(*(image_file(kind) for kind in MEDIA_TYPES), st.binary(max_size=256))
+schemathesis.openapi.format("binary", FILES)
+schemathesis.openapi.format("byte", FILES.map(lambda data: base64.b64encode(data).decode()))
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
+# What a leaked traceback or internal path looks like.
+LEAKS = re.compile(r'Traceback \(most recent call last\)|File "[^"]+", line \d+|/site-packages/|\.py", line|'
+                   r"/(?:work|home|root|usr|tmp|app|opt)/[\w.-]+/", re.IGNORECASE)
+
+
+def problems(status: int, headers: dict[str, str], body: bytes) -> list[str]:
+    """What is wrong with one response by the service's rules (empty when nothing is)."""
+    found = []
+    lower = {name.lower(): value for name, value in headers.items()}
+    for name, value in SECURITY_HEADERS.items():
+        if lower.get(name.lower()) != value:
+            found.append(f"header {name} is {lower.get(name.lower())!r}, expected {value!r}")
+    if "default-src 'self'" not in lower.get("content-security-policy", ""):
+        found.append("no Content-Security-Policy with default-src 'self'")
+    text = body.decode("utf-8", "replace")
+    if LEAKS.search(text):
+        found.append(f"the body leaks internals: {LEAKS.search(text).group(0)!r}")  # type: ignore[union-attr]
+    if status >= 400:
+        if not lower.get("content-type", "").startswith("application/json"):
+            found.append(f"error with Content-Type {lower.get('content-type')!r}, not JSON")
+            return found
+        try:
+            envelope = json.loads(text)["error"]
+            code, message = envelope["code"], envelope["message"]
+        except (ValueError, KeyError, TypeError):
+            return found + [f"error body is not the envelope: {text[:200]!r}"]
+        if set(envelope) != {"code", "message"} or not isinstance(message, str) or not message:
+            found.append(f"error envelope malformed: {envelope!r}")
+        if code not in {str(c) for c in ErrorCode}:
+            found.append(f"unknown error code {code!r}")
+        elif HTTP_STATUS[ErrorCode(code)] != status:
+            found.append(f"code {code!r} answered with {status}, its status is {HTTP_STATUS[ErrorCode(code)]}")
+        if status == 503 and "retry-after" not in lower:
+            found.append("503 without Retry-After")
+    return found
+
+
+# Refusals decided by a file's content, which no request schema can express.
+CONTENT_REFUSALS = frozenset({
+    ErrorCode.UNSUPPORTED_MEDIA_TYPE, ErrorCode.UNDECODABLE_IMAGE, ErrorCode.INVALID_PDF, ErrorCode.PDF_ENCRYPTED,
+    ErrorCode.TOO_MANY_PIXELS, ErrorCode.TOO_MANY_PAGES, ErrorCode.PAGE_TOO_LARGE,
+})
+# page_range is checked against the grammar before any file is opened; the same code from a PDF
+# means its pages: these messages (ocrcore/document.py parse_page_range) depend on the document.
+DOCUMENT_PAGE_RANGE = re.compile(r"out of range: the document has pages|runs backwards|The PDF has no page")
+
+
+def error_code(response) -> tuple[str, str]:
+    try:
+        error = json.loads(response.content)["error"]
+        return str(error["code"]), str(error["message"])
+    except (ValueError, KeyError, TypeError):
+        return "", ""
+
+
+@schemathesis.hook
+def filter_failure(context, failure, case, response) -> bool:
+    """Keep every failure except a schema-valid request refused for its files' content."""
+    if failure.code != "ST202":  # positive_data_acceptance: "schema-valid request rejected"
+        return True
+    code, message = error_code(response)
+    if code in CONTENT_REFUSALS:
+        return False
+    return not (code == ErrorCode.INVALID_PAGE_RANGE and DOCUMENT_PAGE_RANGE.search(message))
+
+
+@schemathesis.check
+def service_rules(ctx, response, case) -> bool | None:
+    """Security headers, the error envelope, no leaked internals (see `problems`)."""
+    headers = {name: values[0] if isinstance(values, list) else values for name, values in response.headers.items()}
+    found = problems(response.status_code, headers, response.content or b"")
+    if found:
+        raise AssertionError("; ".join(found))
+    return None
