@@ -176,7 +176,7 @@ def _read_multipart(request: Request, settings: Settings) -> tuple[list[tuple[by
                        f"Unexpected file field '{extra_files[0]}'; send each file in a field named 'file'.")
     _check_count(len(uploads), settings)
     # An empty form field (an unset <select>, say) means "the default".
-    fields = {name: _form_value(name, value) for name in request.form if (value := request.form.get(name)) != ""}
+    fields = {name: _form_value(name, value) for name in request.form if (value := request.form.get(name, ""))}
     try:
         parsed = OcrFormRequest.model_validate({**fields, "file": uploads}, strict=True)
     except ValidationError as exc:
