@@ -24,7 +24,14 @@ from jobs.errors import ErrorCode, document_error
 from jobs.model import FileMeta
 from jobs.settings import Settings
 from ocrcore.document import DocumentError, open_pdf
-from ocrcore.limits import IMAGE_FORMATS, IMAGE_NAMES, PAGE_RANGE_EXAMPLE, page_range_is_wellformed, sniff_type
+from ocrcore.limits import (
+    IMAGE_FORMATS,
+    IMAGE_NAMES,
+    MAX_JSON_DEPTH,
+    PAGE_RANGE_EXAMPLE,
+    page_range_is_wellformed,
+    sniff_type,
+)
 from ocrcore.registry import MODEL_SETS
 
 from .errors import ApiError
@@ -134,6 +141,10 @@ def _read_json(request: Request, settings: Settings) -> tuple[list[tuple[bytes, 
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         raise ApiError(ErrorCode.INVALID_JSON, "The request body is not valid JSON.") from None
+    except RecursionError:  # the parser's own bound (about 1000 levels)
+        body = _TOO_DEEP
+    if body is _TOO_DEEP or _depth(body) > MAX_JSON_DEPTH:
+        raise ApiError(ErrorCode.INVALID_JSON, f"The JSON is nested more than {MAX_JSON_DEPTH} levels deep.")
     if not isinstance(body, dict):
         raise ApiError(ErrorCode.INVALID_JSON, "The request body must be a JSON object.")
     try:
@@ -150,6 +161,24 @@ def _read_json(request: Request, settings: Settings) -> tuple[list[tuple[bytes, 
     _check_count(len(encoded), settings)
     files: list[tuple[bytes, str | None]] = [(decode_base64(text, settings.max_upload_bytes), None) for text in encoded]
     return files, OcrParams.model_validate(parsed.model_dump(exclude={"image", "images"}))
+
+
+_TOO_DEEP = object()
+
+
+def _depth(value: object) -> int:
+    """How deep lists and objects nest in a parsed JSON value (a scalar is 0), without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, level)
+        if deepest > MAX_JSON_DEPTH:
+            break
+        stack.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def _check_count(count: int, settings: Settings) -> None:

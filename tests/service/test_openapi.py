@@ -94,7 +94,7 @@ def test_multipart_file_is_an_array_and_json_takes_image_or_images(document):
         content = doc["paths"][path]["post"]["requestBody"]["content"]
         form = schema_of(doc, content["multipart/form-data"]["schema"])
         assert form["properties"]["file"]["type"] == "array"
-        assert form["properties"]["file"]["items"] == {"type": "string", "format": "binary"}
+        assert form["properties"]["file"]["items"] == {"type": "string", "format": "binary", "minLength": 1}
         assert form["required"] == ["file"]
         body = schema_of(doc, content["application/json"]["schema"])
         assert {"image", "images", "model", "output_format", "page_range"} <= set(body["properties"])
