@@ -32,8 +32,8 @@ test-unit: install
 
 # Longer fuzzing than `make test` runs (docs/SECURITY.md has the figures): schemathesis against
 # a stack of its own, then the decoders with many more mutated files per format.
-FUZZ_EXAMPLES ?= 300
-FUZZ_CASES ?= 2000
+FUZZ_EXAMPLES ?= 1000
+FUZZ_CASES ?= 3000
 fuzz: install
 	$(BIN)/python -m tests.fuzz.api_fuzz --examples $(FUZZ_EXAMPLES)
 	OCR_FUZZ_CASES=$(FUZZ_CASES) $(BIN)/python -m pytest tests/fuzz/test_decoders.py -p no:cacheprovider -q -s

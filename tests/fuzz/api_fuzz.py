@@ -5,7 +5,7 @@ each schema's edges, random generation, stateful sequences along the document's 
 job, then poll or cancel it), every built-in check but use_after_free (tests/fuzz/schemathesis.toml
 says why), plus tests/fuzz/st_hooks.py's own rules on every response.
 
-    python -m tests.fuzz.api_fuzz [--examples 300] [--seed 12]    # `make fuzz`: its own stack
+    python -m tests.fuzz.api_fuzz [--examples 1000] [--seed 12]    # `make fuzz`: its own stack
 
 starts Redis, a worker and the gateway on free loopback ports, fuzzes them, checks the service
 is healthy afterwards, and prints the figures. tests/fuzz/test_api_fuzz.py runs the same with
@@ -110,7 +110,7 @@ def health_problems(stack) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--examples", type=int, default=300, help="schemathesis --max-examples per operation")
+    parser.add_argument("--examples", type=int, default=1000, help="schemathesis --max-examples per operation")
     parser.add_argument("--seed", type=int, default=12)
     parser.add_argument("--report-dir", type=Path, default=None)
     args = parser.parse_args(argv)

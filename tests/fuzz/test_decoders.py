@@ -2,7 +2,7 @@
 gateway's check, the worker's decode and its PDF path; only the typed errors, no hang.
 
 Each format runs in a child process (a native crash fails its test, not the session), with
-OCR_FUZZ_CASES cases (300 here; `make fuzz` runs 2000) from a fixed seed.
+OCR_FUZZ_CASES cases (300 here; `make fuzz` runs 3000) from a fixed seed.
 """
 from __future__ import annotations
 
