@@ -90,3 +90,26 @@ def test_only_content_refusals_of_schema_valid_requests_are_dropped():
     assert filter_failure(None, _Failure("ST202"), None, _Response("invalid_page_range", "malformed")) is True
     assert filter_failure(None, _Failure("ST202"), None, _Response("invalid_field")) is True
     assert filter_failure(None, _Failure("ST101"), None, _Response("unsupported_media_type")) is True
+
+
+def test_a_valid_body_called_schema_violating_is_dropped_and_an_invalid_one_kept():
+    from jobs.settings import Settings
+    from web import create_app
+
+    document = create_app(Settings(redis_url="redis://127.0.0.1:9/0")).test_client().get("/openapi.json").get_json()
+
+    class Operation:
+        path, method = "/ocr", "POST"
+
+        class schema:  # noqa: N801 (schemathesis' attribute name)
+            raw_schema = document
+
+    class Case:
+        operation, media_type = Operation, "multipart/form-data"
+        body: dict = {}
+
+    Case.body = {"paginate_output": True, "file": [b"png"]}  # the boolean branch of a form boolean
+    assert filter_failure(None, _Failure("ST201"), Case, None) is False
+    for invalid in ({"paginate_output": 5, "file": [b"png"]}, {"file": [b"png"] * 11}, {"colour": "x", "file": [b"p"]}):
+        Case.body = invalid
+        assert filter_failure(None, _Failure("ST201"), Case, None) is True, invalid
