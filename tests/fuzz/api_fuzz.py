@@ -72,6 +72,7 @@ def run(base_url: str, examples: int, seed: int, report_dir: Path, timeout: floa
         "--request-timeout", "120", "--report", "json", "--report-json-path", str(report_path),
     ]
     env = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.fuzz.st_hooks",
+           "OCR_FUZZ_DEBUG": str(report_dir / "body-checks.log"),  # st_hooks.body_is_valid's verdicts
            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
     started = time.monotonic()
     proc = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
