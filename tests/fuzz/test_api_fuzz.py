@@ -12,7 +12,8 @@ import os
 import pytest
 
 from .api_fuzz import health_problems, run
-from .st_hooks import filter_failure, problems
+from .rules import problems
+from .st_hooks import filter_failure
 
 FUZZ_EXAMPLES = int(os.environ.get("OCR_FUZZ_EXAMPLES", "30"))
 FUZZ_SEED = 12

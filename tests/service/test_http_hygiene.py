@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from ocrcore import limits
-from tests.fuzz.st_hooks import problems
+from tests.fuzz.rules import problems
 
 from .helpers import HttpClient, b64
 

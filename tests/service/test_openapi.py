@@ -27,8 +27,8 @@ NOT_API = ("ui.", "metrics.")  # blueprints whose routes are not API: the web UI
 
 @pytest.fixture(scope="module")
 def document():
-    from web import create_app
     from jobs.settings import Settings
+    from web import create_app
 
     app = create_app(Settings(redis_url="redis://127.0.0.1:9/0"))
     response = app.test_client().get("/openapi.json")
