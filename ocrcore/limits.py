@@ -64,9 +64,11 @@ MAX_REQUEST_LINE = 4094
 MAX_HEADER_FIELDS = 50
 MAX_HEADER_FIELD_BYTES = 8190
 # Multipart: at most max_files_per_job files plus this many other parts (the options), and each
-# non-file part at most this large; more answers 413.
+# non-file part at most this large; more answers 413. werkzeug also applies the field limit to
+# its parse buffer (a 64 KiB read plus the unsearched tail), files included: it must stay well
+# above 64 KiB or large files are refused.
 MAX_FORM_FIELDS = 16
-MAX_FORM_FIELD_BYTES = 64 * 1024
+MAX_FORM_FIELD_BYTES = 256 * 1024
 # JSON bodies nest two levels ({"images": ["..."]}); deeper is refused as invalid_json.
 MAX_JSON_DEPTH = 8
 
