@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 LOCKS := requirements.lock requirements-web.lock
 
-.PHONY: install run test lint lock lock-check test-unit bench clean
+.PHONY: install run test lint lock lock-check test-unit fuzz bench clean
 
 install: $(STAMP)
 
@@ -40,6 +40,14 @@ lock-check: install
 # The unit layer alone: no service stack, no browser, a few seconds.
 test-unit: install
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
+
+# Longer fuzzing than `make test` runs (docs/SECURITY.md has the figures): schemathesis against
+# a stack of its own, then the decoders with many more mutated files per format.
+FUZZ_EXAMPLES ?= 1000
+FUZZ_CASES ?= 3000
+fuzz: install
+	$(BIN)/python -m tests.fuzz.api_fuzz --examples $(FUZZ_EXAMPLES)
+	OCR_FUZZ_CASES=$(FUZZ_CASES) $(BIN)/python -m pytest tests/fuzz/test_decoders.py -p no:cacheprovider -q -s
 
 bench: install
 	$(BIN)/python -m pip install --quiet $(addprefix -c ,$(LOCKS)) -e '.[worker,gateway,client,local,test,bench]'

@@ -39,6 +39,8 @@ class ErrorCode(StrEnum):
     UNDECODABLE_IMAGE = "undecodable_image"
     INVALID_PDF = "invalid_pdf"
     PDF_ENCRYPTED = "pdf_encrypted"
+    WORKER_CRASHED = "worker_crashed"  # the file crashed the worker child on every attempt
+    MEMORY_LIMIT = "memory_limit"  # the file needed more memory than a worker child may use
     # HTTP itself (werkzeug's errors)
     NOT_FOUND = "not_found"
     METHOD_NOT_ALLOWED = "method_not_allowed"
@@ -92,6 +94,8 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.UNDECODABLE_IMAGE: 422,
     ErrorCode.INVALID_PDF: 422,
     ErrorCode.PDF_ENCRYPTED: 422,
+    ErrorCode.WORKER_CRASHED: 422,
+    ErrorCode.MEMORY_LIMIT: 413,
     ErrorCode.NOT_FOUND: 404,
     ErrorCode.METHOD_NOT_ALLOWED: 405,
     ErrorCode.REQUEST_TIMEOUT: 408,

@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     hard_time_limit: float = Field(150.0, gt=0)  # the child is killed; the job fails with "time_limit"
     visibility_timeout: int | None = None  # None: the longest job's hard limit + 60; then a lost message is redelivered
     max_memory_per_child_mb: int = Field(2048, gt=0)  # a child above this RSS is replaced after its task
+    # Each child's address space (RLIMIT_AS, set as it starts): a file that makes native code allocate
+    # without bound (a decompression bomb past the pixel checks) fails its own job `memory_limit` instead
+    # of taking the machine's memory. A warm child maps about 1.3 GB; 0 sets no limit.
+    child_memory_limit_mb: int = Field(6144, ge=0)
     heartbeat_interval: float = Field(1.0, gt=0)  # each warmed-up worker child reports alive this often
     # Cold shutdown (SIGQUIT; SIGTERM too in the images, REMAP_SIGTERM=SIGQUIT): running jobs get this long
     # to finish, then go back to the queue for another worker. A warm shutdown (SIGTERM) waits for them.
@@ -63,6 +67,10 @@ class Settings(BaseSettings):
     port: int = 5005
     web_workers: int = Field(2, ge=1)
     web_threads: int = Field(32, ge=1)
+
+    # TEST ONLY, never in production: a worker child that reads a file containing this marker
+    # crashes on purpose (worker/child.py `crash_hook`), so tests can prove crash isolation. Off (None).
+    test_crash_on: str | None = None
 
     log_level: str = "INFO"
     log_format: Literal["json", "text"] = "json"  # one JSON object per line (jobs/logs.py); `make run` uses text

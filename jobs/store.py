@@ -22,7 +22,7 @@ from redis import Redis
 
 from . import events
 from .errors import ErrorCode
-from .model import ACTIVE, FileMeta, Job, JobOptions, Status, error_body, new_job_id
+from .model import ACTIVE, ErrorBody, FileMeta, Job, JobOptions, Status, error_body, new_job_id
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +93,15 @@ if cur == 'running' then redis.call('HSET', KEYS[1], 'progress_done', ARGV[1]) e
 return cur or ''
 """
 
+# KEYS: job. ARGV: field, value. Annotates a running job only (never recreates an expired one).
+_NOTE = """
+if redis.call('HGET', KEYS[1], 'status') == 'running' then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+return 0
+"""
+
+# Signals that mean the child crashed (native code failed), not that it was killed or stopped.
+CRASH_SIGNALS = ("SIGSEGV", "SIGABRT", "SIGBUS", "SIGILL", "SIGFPE", "SIGSYS", "SIGTRAP")
+
 # KEYS: workers zset. ARGV: member, ttl ("" to only count). Uses Redis' clock, not ours.
 _HEARTBEAT = """
 local t = redis.call('TIME')
@@ -115,6 +124,7 @@ class JobStore:
         self._start = redis.register_script(_START)
         self._heartbeat = redis.register_script(_HEARTBEAT)
         self._progress = redis.register_script(_PROGRESS)
+        self._note = redis.register_script(_NOTE)
 
     # keys
     def job_key(self, job_id: str) -> str:
@@ -202,16 +212,38 @@ class JobStore:
         attempts are used up (the job is failed), or (its other status or "" if gone, 0)."""
         now = time.time()
         deadline = now + hard_time_limit + DEADLINE_GRACE
-        error = json.dumps(error_body(
-            ErrorCode.WORKER_LOST,
-            f"The worker processing this job died {max_attempts} times; it will not be retried.",
-        ))
+        error = json.dumps(self._exhausted_error(job_id, max_attempts))
         status, attempts = self._start(
             keys=self._keys(job_id), args=[repr(now), repr(deadline), worker, max_attempts, error]
         )
         if status == b"exhausted":
             events.finished(self.redis, self.prefix, job_id, Status.FAILED, error)
         return status.decode(), int(attempts)
+
+    def note_lost_run(self, job_id: str, reason: str) -> None:
+        """In the worker's main process: how the child running this job died (billiard's words,
+        e.g. "signal 11 (SIGSEGV)"), for the error once its attempts are used up."""
+        self._progress_note(job_id, "lost_reason", reason[:200])
+
+    def _exhausted_error(self, job_id: str, max_attempts: int) -> ErrorBody:
+        """worker_crashed when the last child running the job died of a crash signal (the file is the
+        likely cause: every attempt ended so), else worker_lost (killed, stopped, machine gone)."""
+        reason = self.redis.hget(self.job_key(job_id), "lost_reason")
+        reason_text = reason.decode(errors="replace") if isinstance(reason, bytes) else ""
+        if any(f"({name})" in reason_text for name in CRASH_SIGNALS):
+            return error_body(
+                ErrorCode.WORKER_CRASHED,
+                f"The worker crashed with {reason_text} while processing this file, on each of its {max_attempts} "
+                "attempts; the file is probably malformed in a way that crashes a decoder. It will not be retried.",
+            )
+        return error_body(
+            ErrorCode.WORKER_LOST,
+            f"The worker processing this job died {max_attempts} times; it will not be retried.",
+        )
+
+    def _progress_note(self, job_id: str, field: str, value: str) -> None:
+        """Set a field of a running job's record (nothing if the job is gone or finished)."""
+        self._note(keys=[self.job_key(job_id)], args=[field, value])
 
     def load_upload(self, job_id: str, index: int = 0) -> bytes | None:
         """One uploaded file (fetched one at a time: a batch is never all in memory twice)."""

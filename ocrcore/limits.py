@@ -57,6 +57,21 @@ PDF_HEADER_WINDOW = 1024  # the spec lets junk precede the header; readers look 
 PAGE_RANGE_ITEM = re.compile(r"(\d+)(?:-(\d+))?", re.ASCII)
 PAGE_RANGE_EXAMPLE = "1-3,7"
 
+# --- HTTP (the gateway; web/gunicorn_conf.py and create_app apply them) ---------------
+# gunicorn refuses larger request lines (414), more header fields or larger ones (431) before
+# the app sees the request. URLs here are short; browsers send about 20 headers.
+MAX_REQUEST_LINE = 4094
+MAX_HEADER_FIELDS = 50
+MAX_HEADER_FIELD_BYTES = 8190
+# Multipart: at most max_files_per_job files plus this many other parts (the options), and each
+# non-file part at most this large; more answers 413. werkzeug also applies the field limit to
+# its parse buffer (a 64 KiB read plus the unsearched tail), files included: it must stay well
+# above 64 KiB or large files are refused.
+MAX_FORM_FIELDS = 16
+MAX_FORM_FIELD_BYTES = 256 * 1024
+# JSON bodies nest two levels ({"images": ["..."]}); deeper is refused as invalid_json.
+MAX_JSON_DEPTH = 8
+
 # --- outputs -----------------------------------------------------------------------
 OutputFormat = Literal["json", "text", "markdown", "html", "hocr", "pdf"]
 OUTPUT_FORMATS: tuple[str, ...] = get_args(OutputFormat)

@@ -9,6 +9,7 @@ import logging
 from flask import Flask, request
 
 from jobs.settings import Settings, get_settings
+from ocrcore import limits
 
 from . import metrics
 from .errors import register_error_handlers
@@ -33,6 +34,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config.update(
         OCR_SETTINGS=settings,
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        # Multipart: the files and the options, nothing more; option values are short.
+        MAX_FORM_PARTS=settings.max_files_per_job + limits.MAX_FORM_FIELDS,
+        MAX_FORM_MEMORY_SIZE=limits.MAX_FORM_FIELD_BYTES,
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]  # the default provider has it
     app.extensions["ocr_job_queue"] = JobQueue(settings)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, jsonify, request
 from kombu.exceptions import OperationalError as BrokerError
 from redis.exceptions import RedisError
 from werkzeug.exceptions import HTTPException
@@ -70,7 +70,13 @@ def register_error_handlers(app: Flask) -> None:
         code, message = HTTP_CODES.get(status, (ErrorCode.HTTP_ERROR, "The request could not be handled."))
         if status == 413:
             limit = app.config.get("MAX_CONTENT_LENGTH")
-            if limit:
+            length = request.content_length
+            if limit and length is not None and length <= limit and request.mimetype == "multipart/form-data":
+                # The body fits: werkzeug's multipart limits refused the form itself.
+                message = (f"The form has too many parts or too large a field: at most "
+                           f"{app.config['MAX_FORM_PARTS']} parts, {app.config['MAX_FORM_MEMORY_SIZE']} bytes per "
+                           "field that is not a file.")
+            elif limit:
                 message = f"The request body is larger than the limit of {limit} bytes."
         headers = {}
         valid_methods = getattr(exc, "valid_methods", None)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from jobs import logs
 from jobs.settings import get_settings
+from ocrcore import limits
 
 _settings = get_settings()
 
@@ -35,6 +36,17 @@ access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(L)ss'
 logconfig_dict = logs.gunicorn_logconfig("web", _settings.log_level, _settings.log_format)
 # No runtime-management socket: one less thing listening, and several gateways can share a host.
 control_socket_disable = True
+# Request line and headers (ocrcore/limits.py): over them gunicorn answers 414/431 itself, as
+# JSON errors with the security headers (web/gunicorn_errors.py, installed in post_worker_init).
+limit_request_line = limits.MAX_REQUEST_LINE
+limit_request_fields = limits.MAX_HEADER_FIELDS
+limit_request_field_size = limits.MAX_HEADER_FIELD_BYTES
+
+
+def post_worker_init(worker):
+    from web.gunicorn_errors import install
+
+    install()
 
 
 def on_starting(server):

@@ -22,13 +22,10 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.utils import floatToGoString
-from spectree import Response as SpecResponse
 
 from jobs import logs
 from jobs.metrics import JobMetrics
 from jobs.model import FINAL
-
-from .openapi import spec
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +46,6 @@ bp = Blueprint("metrics", __name__)
 
 
 @bp.get("/metrics")
-@spec.validate(resp=SpecResponse("HTTP_200"), tags=["meta"], skip_validation=True)
 def metrics():
     """Prometheus metrics: requests, queue depth, jobs by final status, OCR time per stage."""
     registry = CollectorRegistry()

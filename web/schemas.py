@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, RootModel, field_validator
 from spectree.model_adapter.pydantic_adapter import BaseFile
 
 from jobs.model import JobOptions, Status
@@ -46,6 +46,12 @@ class OcrParams(BaseModel):
     def _empty_is_default(cls, value):
         return None if value == "" else value
 
+    @field_validator("det_limit_side", mode="before")
+    @classmethod
+    def _whole_number(cls, value):
+        """960.0 is the integer 960 in JSON (and in JSON Schema); JSON bodies are read strictly."""
+        return int(value) if isinstance(value, float) and value.is_integer() else value
+
     def job_options(self) -> JobOptions:
         """What the worker needs besides the files (the pages are chosen by the gateway)."""
         return JobOptions(
@@ -54,9 +60,16 @@ class OcrParams(BaseModel):
         )
 
 
+# A 32x32 white PNG: the example request a client generator or a schema-driven fuzzer starts from.
+EXAMPLE_PNG_BASE64 = (
+    "iVBORw0KGgoAAAANSUhEUgAAACAAAAAgCAAAAABWESUoAAAAGElEQVR42mP8z4AfMDGMKhhVMKpghCoAAKM9AT8q/1PbAAAAAElFTkSuQmCC"
+)
+
+
 class OcrJsonRequest(OcrParams):
     image: str | None = Field(
-        None, description="The file (an image or a PDF), base64-encoded; a data: URL prefix is accepted."
+        None, description="The file (an image or a PDF), base64-encoded; a data: URL prefix is accepted.",
+        examples=[EXAMPLE_PNG_BASE64],
     )
     images: list[str] | None = Field(
         None, description="Several files in one job instead of `image`, each with its own result."
@@ -64,8 +77,10 @@ class OcrJsonRequest(OcrParams):
 
 
 class OcrFormRequest(OcrParams):
-    file: BaseFile = Field(
-        ..., description="The file: JPEG, PNG, WebP, BMP, TIFF, GIF or PDF. Repeat the field for several files."
+    file: list[BaseFile] = Field(
+        ..., min_length=1,
+        description="The files: JPEG, PNG, WebP, BMP, TIFF, GIF or PDF, recognised by their bytes. Repeat the "
+        "field for several files (up to the server's max_files_per_job, GET /limits).",
     )
 
 
@@ -148,7 +163,14 @@ class FilesResponse(BaseModel):
     files: list[FileResult]
 
 
+class OcrJsonResult(RootModel[OcrResponse | DocumentResponse | FilesResponse]):
+    """POST /ocr with output_format json: an image's lines, a PDF's pages, or several files."""
+
+
 class ErrorResponse(BaseModel):
+    """Every error: {"error": {"code", "message"}}; 503s also carry Retry-After, and a sync job
+    the service failed carries its `id` and `url`."""
+
     error: ErrorDetail
 
 

@@ -24,7 +24,14 @@ from jobs.errors import ErrorCode, document_error
 from jobs.model import FileMeta
 from jobs.settings import Settings
 from ocrcore.document import DocumentError, open_pdf
-from ocrcore.limits import IMAGE_FORMATS, IMAGE_NAMES, PAGE_RANGE_EXAMPLE, page_range_is_wellformed, sniff_type
+from ocrcore.limits import (
+    IMAGE_FORMATS,
+    IMAGE_NAMES,
+    MAX_JSON_DEPTH,
+    PAGE_RANGE_EXAMPLE,
+    page_range_is_wellformed,
+    sniff_type,
+)
 from ocrcore.registry import MODEL_SETS
 
 from .errors import ApiError
@@ -134,10 +141,16 @@ def _read_json(request: Request, settings: Settings) -> tuple[list[tuple[bytes, 
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         raise ApiError(ErrorCode.INVALID_JSON, "The request body is not valid JSON.") from None
+    except RecursionError:  # the parser's own bound (about 1000 levels)
+        body = _TOO_DEEP
+    if body is _TOO_DEEP or _depth(body) > MAX_JSON_DEPTH:
+        raise ApiError(ErrorCode.INVALID_JSON, f"The JSON is nested more than {MAX_JSON_DEPTH} levels deep.")
     if not isinstance(body, dict):
         raise ApiError(ErrorCode.INVALID_JSON, "The request body must be a JSON object.")
     try:
-        parsed = OcrJsonRequest.model_validate(body)
+        # Strict: JSON has its own booleans and numbers; "1" for true or "960" for 960 is refused,
+        # so the request schema in /openapi.json says exactly what is accepted.
+        parsed = OcrJsonRequest.model_validate(body, strict=True)
     except ValidationError as exc:
         raise field_error(exc) from None
     if parsed.image is not None and parsed.images is not None:
@@ -148,6 +161,24 @@ def _read_json(request: Request, settings: Settings) -> tuple[list[tuple[bytes, 
     _check_count(len(encoded), settings)
     files: list[tuple[bytes, str | None]] = [(decode_base64(text, settings.max_upload_bytes), None) for text in encoded]
     return files, OcrParams.model_validate(parsed.model_dump(exclude={"image", "images"}))
+
+
+_TOO_DEEP = object()
+
+
+def _depth(value: object) -> int:
+    """How deep lists and objects nest in a parsed JSON value (a scalar is 0), without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, level)
+        if deepest > MAX_JSON_DEPTH:
+            break
+        stack.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def _check_count(count: int, settings: Settings) -> None:
@@ -164,6 +195,9 @@ def _read_multipart(request: Request, settings: Settings) -> tuple[list[tuple[by
     files = request.files  # parsing enforces MAX_CONTENT_LENGTH and the form limits
     uploads = files.getlist("file")
     if not uploads:
+        if "file" in request.form:  # a part without a filename is a text field, its bytes decoded as text
+            raise ApiError(ErrorCode.MISSING_FIELD, "The 'file' part has no filename, so it arrived as a text "
+                           "field; send it as a file (a filename in its Content-Disposition, as curl -F file=@x does).")
         raise ApiError(ErrorCode.MISSING_FIELD, "Send the file in a multipart field named 'file'.")
     extra_files = [name for name in files if name != "file"]
     if extra_files:
@@ -171,13 +205,31 @@ def _read_multipart(request: Request, settings: Settings) -> tuple[list[tuple[by
                        f"Unexpected file field '{extra_files[0]}'; send each file in a field named 'file'.")
     _check_count(len(uploads), settings)
     # An empty form field (an unset <select>, say) means "the default".
-    fields = {name: request.form.get(name) for name in request.form if request.form.get(name) != ""}
+    fields = {name: _form_value(name, value) for name in request.form if (value := request.form.get(name, ""))}
     try:
-        parsed = OcrFormRequest.model_validate({**fields, "file": uploads[0]})
+        parsed = OcrFormRequest.model_validate({**fields, "file": uploads}, strict=True)
     except ValidationError as exc:
         raise field_error(exc) from None
     data = [(upload.stream.read(), _filename(upload.filename)) for upload in uploads]
     return data, OcrParams.model_validate(parsed.model_dump(exclude={"file"}))
+
+
+# Form fields are text: booleans as these words (any case), integers as decimal digits. Anything
+# else stays text and the strict validation refuses it, as /openapi.json describes.
+FORM_TRUE = ("true", "on", "yes")
+FORM_FALSE = ("false", "off", "no")
+_FORM_INTEGER = re.compile(r"[0-9]{1,9}")
+
+
+def _form_value(name: str, value: str) -> object:
+    field = OcrParams.model_fields.get(name)
+    kind = field.annotation if field is not None else None
+    if kind is bool:
+        lowered = value.lower()
+        return True if lowered in FORM_TRUE else False if lowered in FORM_FALSE else value
+    if kind in (int, int | None) and _FORM_INTEGER.fullmatch(value):
+        return int(value)
+    return value
 
 
 def _filename(name: str | None) -> str | None:

@@ -5,8 +5,10 @@ Connected to Celery's child signals by worker/signals.py.
 """
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
+import resource
 import socket
 import threading
 import time
@@ -59,6 +61,7 @@ def start() -> None:
     with one thread per CPU of its group, warm it, start the heartbeat."""
     global _engine, _member, _store
     settings = get_settings()
+    limit_memory(settings.child_memory_limit_mb)
     index = current_process().index
     plan = plan_core_groups(settings.cores_per_group, settings.worker_children)
     cpus = plan.enter_group(index)
@@ -75,6 +78,49 @@ def start() -> None:
     log.info("child %d %s, %d threads, model %s loaded in %.2fs",
              index, placement, len(cpus), _engine.default_model, time.perf_counter() - started)
     threading.Thread(target=_heartbeat_loop, name="ocr-heartbeat", daemon=True).start()
+
+
+def limit_memory(megabytes: int) -> None:
+    """Cap this process's address space (RLIMIT_AS): past it, allocations fail (MemoryError in
+    Python and numpy, a failed malloc in native code) instead of growing until the machine's
+    memory is gone. 0 leaves the limit as inherited."""
+    if megabytes <= 0:
+        return
+    limit = megabytes * 1024 * 1024
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    log.info("child address space limited to %d MB", limit // (1024 * 1024))
+
+
+def crash_hook(data: bytes | None) -> bytes | None:
+    """TEST ONLY (OCR_TEST_CRASH_ON, off by default): crash on purpose when a file contains the
+    marker, the way a decoder bug would, so the tests can prove one file cannot take other jobs
+    down. What follows the marker picks the crash: b"abort" (SIGABRT), b"segv" (SIGSEGV) or
+    b"memory" (native allocations past OCR_CHILD_MEMORY_LIMIT_MB, like a decompression bomb)."""
+    marker = get_settings().test_crash_on
+    if not marker or data is None:
+        return data
+    at = data.find(marker.encode())
+    if at < 0:
+        return data
+    mode = data[at + len(marker):at + len(marker) + 6]
+    log.warning("test crash hook: the file carries the marker; crashing on purpose (%r)", mode)
+    if mode.startswith(b"abort"):
+        os.abort()
+    if mode.startswith(b"segv"):
+        ctypes.string_at(0)  # reads address 0: SIGSEGV
+    if mode.startswith(b"memory"):
+        import numpy as np
+
+        limit = get_settings().child_memory_limit_mb
+        if limit <= 0:  # never eat the machine's memory for a test
+            raise RuntimeError("the memory crash needs OCR_CHILD_MEMORY_LIMIT_MB")
+        held = []  # grows 256 MB at a time, every page written, until past the cap
+        for _ in range(limit // 256 + 2):
+            held.append(np.ones(256 * 1024 * 1024, dtype=np.uint8))
+    return data
 
 
 def _heartbeat_loop() -> None:

@@ -8,8 +8,11 @@ import logging
 import time
 from typing import Any
 
+from billiard.einfo import ExceptionWithTraceback
+from billiard.exceptions import WorkerLostError
 from celery import Task
 from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
+from celery.worker.request import Request
 
 from jobs import events
 from jobs.errors import ErrorCode
@@ -25,7 +28,29 @@ from .processing import FileError, JobRunner, JobStopped
 log = logging.getLogger(__name__)
 
 
+class OcrRequest(Request):
+    """The task's request in the worker's main process. A child that dies mid-job puts the message
+    back on the queue (late acks); first, how it died is noted on the job, so a file that crashes
+    the child on every attempt ends `worker_crashed` rather than `worker_lost`."""
+
+    def on_failure(self, exc_info, send_failed_event=True, return_ok=False):
+        exc = exc_info.exception
+        if isinstance(exc, ExceptionWithTraceback):
+            exc = exc.exc
+        job_id = self.args[0] if self.args else None
+        if isinstance(exc, WorkerLostError) and job_id:
+            reason = str(exc).removeprefix("Worker exited prematurely: ").split(" Job:", 1)[0].rstrip(".")
+            try:
+                child.job_store().note_lost_run(job_id, reason)
+            except Exception as error:  # Redis away: the job ends worker_lost, as before
+                log.warning("job %s: could not note how its worker died: %s", job_id, error)
+            log.error("job %s: its worker child died (%s)", job_id, reason)
+        return super().on_failure(exc_info, send_failed_event=send_failed_event, return_ok=return_ok)
+
+
 class OcrTask(Task):
+    Request = OcrRequest
+
     def on_failure(self, exc: Exception, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
         """Runs in the main worker process for hard time limits (the child is already gone)."""
         job_id = args[0] if args else None
@@ -71,7 +96,7 @@ def run_ocr(self: Task, job_id: str) -> None:
         settings,
         job.files,
         job.options,
-        load=lambda index: store.load_upload(job_id, index),
+        load=lambda index: child.crash_hook(store.load_upload(job_id, index)),
         report=lambda done: store.progress(job_id, done),
     )
     started = time.perf_counter()
@@ -83,6 +108,10 @@ def run_ocr(self: Task, job_id: str) -> None:
         log.info("job %s stopped after %d page(s): it is %s", job_id, runner.done, stopped.status or "gone")
     except FileError as exc:
         _fail(store, job_id, exc.code, exc.message)
+    except MemoryError:
+        log.error("job %s: the file needed more memory than the child's limit", job_id)
+        _fail(store, job_id, ErrorCode.MEMORY_LIMIT,
+              f"Processing this file needed more memory than a worker may use ({settings.child_memory_limit_mb} MB).")
     except UnknownModelError:
         _fail(store, job_id, ErrorCode.UNKNOWN_MODEL,
               f"The model set {runner.options.model!r} is not installed on this worker.")

@@ -11,7 +11,7 @@ from jobs.model import ACTIVE, FINAL, error_body
 from ocrcore.limits import INPUT_KINDS, OUTPUT_FORMATS
 from ocrcore.registry import DEFAULT_MODEL, MODEL_SETS
 
-from ..openapi import spec
+from ..openapi import api_document, spec
 from ..schemas import HealthResponse, LimitsResponse, ModelsResponse, ReadyResponse
 from .common import job_queue, settings
 
@@ -73,4 +73,4 @@ def limits():
 @spec.validate(resp=Response("HTTP_200"), tags=["meta"], skip_validation=True)
 def openapi_document():
     """This API's OpenAPI document."""
-    return jsonify(spec.spec)
+    return jsonify(api_document(settings()))

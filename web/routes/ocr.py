@@ -13,7 +13,7 @@ from ocrcore.formats import MIMETYPES
 
 from ..errors import ApiError
 from ..openapi import spec
-from ..schemas import ErrorResponse, OcrFormRequest, OcrJsonRequest, OcrResponse, TimeoutResponse
+from ..schemas import ErrorResponse, OcrFormRequest, OcrJsonRequest, OcrJsonResult, TimeoutResponse
 from ..validation import read_upload
 from .common import document_response, document_url, job_queue, job_url, settings
 
@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
     json=OcrJsonRequest,
     form=OcrFormRequest,
     resp=Response(
-        HTTP_200=OcrResponse, HTTP_400=ErrorResponse, HTTP_409=ErrorResponse, HTTP_413=ErrorResponse,
+        HTTP_200=OcrJsonResult, HTTP_400=ErrorResponse, HTTP_409=ErrorResponse, HTTP_413=ErrorResponse,
         HTTP_415=ErrorResponse, HTTP_422=ErrorResponse, HTTP_503=ErrorResponse,
         HTTP_504=TimeoutResponse,
     ),

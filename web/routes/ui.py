@@ -4,10 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Blueprint, current_app, send_from_directory
-from spectree import Response
 from werkzeug.routing import PathConverter
-
-from ..openapi import spec
 
 bp = Blueprint("ui", __name__)
 FRONTEND_DIR = Path(__file__).resolve().parents[2] / "frontend"
@@ -23,20 +20,17 @@ class UiAssetPath(PathConverter):
 
 def _send(filename: str):
     response = send_from_directory(current_app.config.get("OCR_FRONTEND_DIR") or FRONTEND_DIR, filename)
-    response.direct_passthrough = False  # small files; lets the spectree wrapper read the body
+    response.direct_passthrough = False  # small files, served whole
     return response
 
 
 @bp.get("/")
-@spec.validate(resp=Response("HTTP_200"), tags=["ui"], skip_validation=True)
 def index():
     """The web UI."""
     return _send("index.html")
 
 
 @bp.get("/<path:filename>")
-@spec.validate(resp=Response("HTTP_200", "HTTP_404"), tags=["ui"], skip_validation=True,
-               path_parameter_descriptions={"filename": "A file of frontend/, e.g. app.js."})
 def asset(filename: str):
     """A file of the web UI (script, stylesheet, icon)."""
     return _send(filename)
