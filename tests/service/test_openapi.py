@@ -8,6 +8,8 @@ with the error envelope, Retry-After on 503s.
 """
 from __future__ import annotations
 
+import re
+
 import pytest
 from openapi_spec_validator import validate
 
@@ -22,7 +24,7 @@ ERROR_STATUSES = {
     ("/jobs/{job_id}", "delete"): {"404", "409", "500", "503"},
     ("/readyz", "get"): {"500", "503"},
 }
-NOT_API = ("ui.", "metrics.")  # blueprints whose routes are not API: the web UI's files, Prometheus
+NOT_API = ("ui.", "docs.", "metrics.")  # not API: the web UI's files, the API reference page, Prometheus
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +69,7 @@ def test_every_api_route_and_no_ui_or_metrics_route(document):
     for rule in app.url_map.iter_rules():
         if rule.endpoint.startswith(NOT_API):
             continue
-        path = rule.rule.replace("<job_id>", "{job_id}")
+        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)  # <job_id>, <int:number> -> {job_id}, {number}
         expected |= {(path, m.lower()) for m in rule.methods - {"HEAD", "OPTIONS"}}
     assert documented == expected
     assert not any(path == "/" or "filename" in path or path == "/metrics" for path, _ in documented)
@@ -129,3 +131,14 @@ def test_created_jobs_link_to_the_operations_on_them(document):
     assert {link["operationId"] for link in created["links"].values()} == {"getJob", "cancelJob"}
     for link in created["links"].values():
         assert link["parameters"] == {"job_id": "$response.body#/id"}
+
+
+def test_searchable_pdf_results_are_described(document):
+    """output_format=pdf: the job result says where the PDF is, and the result URLs serve it."""
+    doc = document["doc"]
+    schemas = doc["components"]["schemas"]
+    assert set(schemas["SearchablePdfResult"]["required"]) == {
+        "processing_time", "output_format", "url", "filename", "bytes", "pages"}
+    assert doc["paths"]["/ocr"]["post"]["responses"]["200"]["content"]["application/pdf"]["schema"]["format"] == "binary"
+    for path in ("/jobs/{job_id}/result", "/jobs/{job_id}/result/{number}"):
+        assert {"200", "404"} <= set(doc["paths"][path]["get"]["responses"])

@@ -12,9 +12,6 @@ from importlib.resources import files
 from pathlib import Path
 
 from flask import Blueprint, abort, send_from_directory
-from spectree import Response
-
-from ..openapi import spec
 
 bp = Blueprint("docs", __name__)
 PAGE_DIR = Path(__file__).resolve().parents[1] / "apidocs"
@@ -31,22 +28,18 @@ def swagger_dist() -> Path:
 
 def _send(directory: Path, filename: str, max_age: int | None = None):
     response = send_from_directory(directory, filename, max_age=max_age)
-    response.direct_passthrough = False  # lets the spectree wrapper read the body
     if filename == "LICENSE":
         response.mimetype = "text/plain"
     return response
 
 
 @bp.get("/docs")
-@spec.validate(resp=Response("HTTP_200"), tags=["ui"], skip_validation=True)
 def page():
     """The interactive API reference (Swagger UI) for this server."""
     return _send(PAGE_DIR, "index.html")
 
 
 @bp.get("/docs/<name>")
-@spec.validate(resp=Response("HTTP_200", "HTTP_404"), tags=["ui"], skip_validation=True,
-               path_parameter_descriptions={"name": "A file of the reference page, e.g. init.js."})
 def page_asset(name: str):
     """A file of the API reference page (its start-up script or stylesheet)."""
     if name not in PAGE_FILES:
@@ -55,8 +48,6 @@ def page_asset(name: str):
 
 
 @bp.get("/docs/swagger-ui/<name>")
-@spec.validate(resp=Response("HTTP_200", "HTTP_404"), tags=["ui"], skip_validation=True,
-               path_parameter_descriptions={"name": "A Swagger UI file, e.g. swagger-ui-bundle.js."})
 def swagger_asset(name: str):
     """A file of Swagger UI, from the copy the flask-swagger-ui package ships."""
     if name not in SWAGGER_FILES:
