@@ -11,12 +11,12 @@ import numpy as np
 
 from . import registry
 from .cls import ClsConfig, orient
-from .crop import crop_quad, reading_order
+from .crop import crop_quad, reading_order, span_quad
 from .decode import DEFAULT_MAX_PIXELS, decode_image
 from .det import DetConfig, detect
 from .rec import RecConfig, load_charset, recognize
 from .session import OrtModel, release_free_heap
-from .types import OcrOptions, OcrResult, TextLine
+from .types import OcrOptions, OcrResult, TextLine, Word
 
 
 @dataclass(frozen=True)
@@ -85,8 +85,9 @@ class OcrEngine:
         timings["det"] = time.perf_counter() - lap
 
         lap = time.perf_counter()
+        flipped = [False] * len(crops)
         if options.use_angle_cls and crops:
-            orient(models.cls, crops, self.config.cls)
+            flipped = orient(models.cls, crops, self.config.cls)
         timings["cls"] = time.perf_counter() - lap
 
         lap = time.perf_counter()
@@ -97,9 +98,10 @@ class OcrEngine:
             TextLine(
                 text=rec.text,
                 confidence=round(rec.confidence, 4),
-                bounding_box=[[int(round(x)), int(round(y))] for x, y in quad],
+                bounding_box=_corners(quad),
+                words=tuple(Word(w, _corners(span_quad(quad, box, flip))) for w, *box in rec.words),
             )
-            for quad, rec in zip(quads, texts)
+            for quad, rec, flip in zip(quads, texts, flipped)
             if rec.text.strip() and rec.confidence >= self.config.min_confidence
         ]
         height, width = bgr.shape[:2]
@@ -137,3 +139,7 @@ class OcrEngine:
             rec=OrtModel(path(model_set.rec), self.threads),
             charset=load_charset(path(model_set.dictionary)),
         )
+
+
+def _corners(quad: np.ndarray) -> list[list[int]]:
+    return [[int(round(x)), int(round(y))] for x, y in quad]
