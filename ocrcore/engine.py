@@ -25,6 +25,9 @@ class PipelineConfig:
     cls: ClsConfig = field(default_factory=ClsConfig)
     rec: RecConfig = field(default_factory=RecConfig)
     min_confidence: float = 0.5  # lines read with less confidence are noise, not text
+    # Report each line's box fitted to the ink of the words read in it (the crop read
+    # is still the detector's box, margins included, which the recogniser expects).
+    ink_boxes: bool = True
     max_pixels: int = DEFAULT_MAX_PIXELS
 
 
@@ -94,11 +97,12 @@ class OcrEngine:
         texts = recognize(models.rec, models.charset, crops, self.config.rec)
         timings["rec"] = time.perf_counter() - lap
 
+        ink = self.config.ink_boxes
         lines = [
             TextLine(
                 text=rec.text,
                 confidence=round(rec.confidence, 4),
-                bounding_box=_corners(quad),
+                bounding_box=_corners(_fitted(quad, rec.box, flip) if ink and rec.box else quad),
                 words=tuple(Word(w, _corners(span_quad(quad, box, flip))) for w, *box in rec.words),
             )
             for quad, rec, flip in zip(quads, texts, flipped)
@@ -143,3 +147,11 @@ class OcrEngine:
 
 def _corners(quad: np.ndarray) -> list[list[int]]:
     return [[int(round(x)), int(round(y))] for x, y in quad]
+
+
+def _fitted(quad: np.ndarray, box: tuple[float, float, float, float], flipped: bool) -> np.ndarray:
+    """The line's quad cut down to its text; the detector's quad if that leaves a sliver
+    (the same 3 px floor detection applies to its own boxes)."""
+    fitted = span_quad(quad, box, flipped)
+    sides = np.linalg.norm(fitted - np.roll(fitted, -1, axis=0), axis=1)
+    return fitted if sides.min() > 3 else quad

@@ -32,6 +32,8 @@ class Recognition:
     # (word, x0, x1, y0, y1): each word's box as fractions of the crop's width and height,
     # in the crop as read (after any 0/180 turn).
     words: tuple[tuple[str, float, float, float, float], ...] = ()
+    # (x0, x1, y0, y1): the union of the word boxes, the text's own extent in the crop.
+    box: tuple[float, float, float, float] | None = None
 
 
 def load_charset(path: Path) -> list[str]:
@@ -79,4 +81,7 @@ def _ctc_greedy(step_probs: np.ndarray, charset: list[str], crop: np.ndarray, in
     path = recover_spaces(glyphs(step_probs, best, keep, charset), step_probs, len(charset) - 1)
     text = "".join(g.char for g in path)
     words = fit_to_ink(crop, word_spans(path, input_width))
-    return Recognition(text, float(best_prob[keep].mean()), tuple(words))
+    box = None
+    if words:
+        box = (words[0][1], words[-1][2], min(w[3] for w in words), max(w[4] for w in words))
+    return Recognition(text, float(best_prob[keep].mean()), tuple(words), box)

@@ -143,8 +143,10 @@ def fit_to_ink(crop: np.ndarray, spans: list[tuple[str, float, float]]) -> list[
 
     CTC fires a character anywhere inside its glyph (a frame off either way), and the line
     box has margins above and below; the ink says where the word is. Ink is the Otsu
-    minority of the crop. A word keeps the runs of ink columns that overlap its span,
-    looked for up to half its span's width beyond it but never past its neighbours' spans.
+    minority of the crop, within the line's band of rows (the inked rows holding the most
+    ink; a neighbouring line or a rule reaching into the crop lies beyond a blank gap). A
+    word keeps the runs of ink columns that overlap its span, looked for up to half a
+    character beyond it but never past its neighbours' spans.
     """
     h, w = crop.shape[:2]
     if not spans or h < 2 or w < 2:
@@ -153,7 +155,9 @@ def fit_to_ink(crop: np.ndarray, spans: list[tuple[str, float, float]]) -> list[
     _, ink = cv2.threshold(gray, 0, 1, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
     if ink.mean() > 0.5:  # light text on a dark ground
         ink = 1 - ink
-    columns = ink.sum(axis=0) >= max(1, h // 20)  # a speck of noise is not a column of ink
+    top, bottom = _ink_band(ink.sum(axis=1), h)
+    ink = ink[top:bottom]
+    columns = ink.sum(axis=0) >= max(1, (bottom - top) // 20)  # a speck of noise is not a column of ink
     out = []
     for i, (text, a, b) in enumerate(spans):
         s, e = a * w, b * w
@@ -161,21 +165,37 @@ def fit_to_ink(crop: np.ndarray, spans: list[tuple[str, float, float]]) -> list[
         lo = max(0.0, s - reach, spans[i - 1][2] * w if i else 0.0)
         hi = min(float(w), e + reach, spans[i + 1][1] * w if i + 1 < len(spans) else float(w))
         x0 = x1 = None
-        col = int(lo)
-        while col < int(np.ceil(hi)):
+        col, stop = int(lo), int(np.ceil(hi))
+        while col < stop:
             if not columns[col]:
                 col += 1
                 continue
             run_end = col
-            while run_end + 1 < int(np.ceil(hi)) and columns[run_end + 1]:
+            while run_end + 1 < stop and columns[run_end + 1]:
                 run_end += 1
             if run_end + 1 > s and col < e:  # the run overlaps the word's own span
                 x0 = col if x0 is None else x0
                 x1 = run_end + 1
             col = run_end + 1
         if x0 is None:
-            out.append((text, a, b, 0.0, 1.0))
+            out.append((text, a, b, top / h, bottom / h))
             continue
-        rows = np.flatnonzero(ink[:, x0:x1].any(axis=1))
-        out.append((text, x0 / w, x1 / w, rows[0] / h, (rows[-1] + 1) / h))
+        y0, y1 = _ink_band(ink[:, x0:x1].sum(axis=1), h)
+        out.append((text, x0 / w, x1 / w, (top + y0) / h, (top + y1) / h))
     return out
+
+
+def _ink_band(row_ink: np.ndarray, crop_height: int) -> tuple[int, int]:
+    """Rows [y0, y1) of the run of inked rows holding the most ink. Gaps of up to a
+    sixteenth of the crop's height are bridged (dot-matrix print has blank rows between
+    its rows of dots); a neighbouring line is further away than that."""
+    inked = np.flatnonzero(row_ink > 0)
+    if inked.size == 0:
+        return 0, len(row_ink)
+    bridge = max(1, crop_height // 16)
+    breaks = np.flatnonzero(np.diff(inked) > bridge + 1)
+    starts = np.concatenate([[0], breaks + 1])
+    ends = np.concatenate([breaks, [inked.size - 1]])
+    totals = [row_ink[inked[a] : inked[b] + 1].sum() for a, b in zip(starts, ends)]
+    best = int(np.argmax(totals))
+    return int(inked[starts[best]]), int(inked[ends[best]]) + 1
