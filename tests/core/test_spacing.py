@@ -150,3 +150,39 @@ def test_hocr_word_boxes_cover_the_rendered_words(engine, model):
     assert [text for text, _ in found] == words
     for (text, box), rendered in zip(found, truth):
         assert box_iou(box, rendered) >= 0.5, (text, box, rendered)
+
+
+# ---------- crop fractions back to image quads ----------
+
+
+@pytest.mark.parametrize(
+    "quad, flipped, expected",
+    [
+        # A flat line 200x20: the middle half of it, the top half of its height.
+        ([[0, 0], [200, 0], [200, 20], [0, 20]], False, [[50, 0], [150, 0], [150, 10], [50, 10]]),
+        # Read turned 180 degrees: the crop's left is the quad's right, its top the bottom.
+        ([[0, 0], [200, 0], [200, 20], [0, 20]], True, [[50, 10], [150, 10], [150, 20], [50, 20]]),
+        # A vertical line 20x200, read turned 90 degrees counter-clockwise: the crop's left
+        # is the quad's top and its top edge the quad's right side.
+        ([[0, 0], [20, 0], [20, 200], [0, 200]], False, [[10, 50], [20, 50], [20, 150], [10, 150]]),
+    ],
+)
+def test_span_quad_inverts_the_crop_turns(quad, flipped, expected):
+    from ocrcore.crop import crop_quad, span_quad
+
+    box = (0.25, 0.75, 0.0, 0.5)
+    got = span_quad(np.array(quad, dtype=np.float32), box, flipped)
+    assert np.allclose(got, expected), got
+    # And the crop really has that orientation: mark the quad's region in an image and
+    # find the mark where the fractions say, in the crop as read.
+    image = np.full((220, 220, 3), 255, np.uint8)
+    x0, y0 = np.min(expected, axis=0)
+    x1, y1 = np.max(expected, axis=0)
+    image[y0 + 2 : y1 - 2, x0 + 2 : x1 - 2] = 0
+    crop = crop_quad(image, np.array(quad, dtype=np.float32))
+    if flipped:
+        crop = np.rot90(crop, 2)
+    h, w = crop.shape[:2]
+    dark = np.argwhere(crop[:, :, 0] < 128)
+    assert 0.2 * w <= dark[:, 1].min() and dark[:, 1].max() <= 0.8 * w
+    assert dark[:, 0].max() <= 0.55 * h
