@@ -20,7 +20,7 @@ from tests.core.textimages import FONT
 
 MODELS = ("ppocrv6-small", "ppocrv5-mobile")
 CJK_FONT = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
-CHARSET = ["", *"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:.-", "中", "文", "字", " "]
+CHARSET = ["", *"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:.-()", "中", "文", "字", " "]
 SPACE = len(CHARSET) - 1
 
 
@@ -64,6 +64,17 @@ def test_a_wide_gap_with_space_probability_becomes_a_space():
 def test_gap_alone_or_space_probability_alone_is_not_enough(gap, space_prob):
     path, end = evenly("SDN.BHD", gap_after=3, gap=gap)
     assert decode(frames(path, end, {path[3][0] + 2: space_prob})) == "SDN.BHD"
+
+
+@pytest.mark.parametrize("text, gap_after", [("(80-T)", 0), ("(80-T)", 4), ("54.56", 2)])
+def test_no_space_after_an_opening_bracket_before_a_closing_one_or_after_a_decimal_point(text, gap_after):
+    path, end = evenly(text, gap_after=gap_after)
+    assert decode(frames(path, end, {path[gap_after][0] + 2: 0.3})) == text
+
+
+def test_a_full_stop_after_a_word_may_take_a_space():
+    path, end = evenly("NO.32", gap_after=2)
+    assert decode(frames(path, end, {path[2][0] + 2: 0.3})) == "NO. 32"
 
 
 def test_the_models_own_spaces_are_kept():
