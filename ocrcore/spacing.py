@@ -9,9 +9,11 @@ the frames where a character fires give its horizontal position. Two uses:
   than the line's own character pitch (the median centre distance inside its tokens)
   and the model itself gave the space class some probability in the frames between.
   The model's own spaces are always kept; tokens holding CJK (or other wide) characters
-  are never split, since no spaces belong inside or next to them.
+  are never split, since no spaces belong inside or next to them; nor is a space put
+  after an opening bracket, before a closing one or after a decimal point.
 - Word boxes: each space-separated word's extent along the line from its first and last
-  character centres widened by half a pitch, then fitted to the ink it covers.
+  character centres widened by half a pitch, then fitted to the ink it covers (their
+  union is the line box the engine reports).
 
 Rules: numpy, OpenCV and the standard library; thresholds are relative to the line's own
 pitch, never absolute pixel counts.
@@ -28,9 +30,10 @@ import numpy as np
 STRIDE = 8  # input columns per output frame of the PP-OCR recognisers (measured: T = width / 8)
 
 # A dropped space shows as a wider gap AND some space probability between the characters.
-# Measured on the lines of both recognisers: where a printed space was dropped, the gap is
-# a median 1.35-1.5 pitches and the space class reaches 0.05 in 73-86% of cases; where
-# there is no space, the gap is 1.0 pitch and the space class stays below 0.05 in 99.6%.
+# Measured on both recognisers' sroie-dev lines (and checked on rendered DejaVu lines):
+# where a printed space was dropped, the gap is a median 1.35-1.5 pitches and the space
+# class reaches 0.05 in 73-86% of cases; where there is no space, the gap is 1.0 pitch
+# and the space class stays below 0.05 in 99.6%.
 # Geometry alone mixes the two far more (any threshold from 1.3 to 2 pitches): CTC fires
 # each character on a single frame, jittering by one, and a pitch is only 2-4 frames.
 GAP_PITCHES = 1.25  # a quarter of a character cell wider than the line's usual pitch
