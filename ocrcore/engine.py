@@ -11,12 +11,12 @@ import numpy as np
 
 from . import registry
 from .cls import ClsConfig, orient
-from .crop import crop_quad, reading_order
+from .crop import crop_quad, reading_order, span_quad
 from .decode import DEFAULT_MAX_PIXELS, decode_image
 from .det import DetConfig, detect
 from .rec import RecConfig, load_charset, recognize
 from .session import OrtModel, release_free_heap
-from .types import OcrOptions, OcrResult, TextLine
+from .types import OcrOptions, OcrResult, TextLine, Word
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,9 @@ class PipelineConfig:
     cls: ClsConfig = field(default_factory=ClsConfig)
     rec: RecConfig = field(default_factory=RecConfig)
     min_confidence: float = 0.5  # lines read with less confidence are noise, not text
+    # Report each line's box fitted to the ink of the words read in it (the crop read
+    # is still the detector's box, margins included, which the recogniser expects).
+    ink_boxes: bool = True
     max_pixels: int = DEFAULT_MAX_PIXELS
 
 
@@ -85,21 +88,25 @@ class OcrEngine:
         timings["det"] = time.perf_counter() - lap
 
         lap = time.perf_counter()
+        flipped = [False] * len(crops)
         if options.use_angle_cls and crops:
-            orient(models.cls, crops, self.config.cls)
+            flipped = orient(models.cls, crops, self.config.cls)
         timings["cls"] = time.perf_counter() - lap
 
         lap = time.perf_counter()
         texts = recognize(models.rec, models.charset, crops, self.config.rec)
         timings["rec"] = time.perf_counter() - lap
 
+        ink = self.config.ink_boxes
         lines = [
             TextLine(
                 text=rec.text,
                 confidence=round(rec.confidence, 4),
-                bounding_box=[[int(round(x)), int(round(y))] for x, y in quad],
+                bounding_box=_corners(_fitted(quad, rec.box, flip) if ink and rec.box else quad),
+                words=tuple(Word(w, _corners(span_quad(quad, (x0, x1, y0, y1), flip)))
+                            for w, x0, x1, y0, y1 in rec.words),
             )
-            for quad, rec in zip(quads, texts)
+            for quad, rec, flip in zip(quads, texts, flipped)
             if rec.text.strip() and rec.confidence >= self.config.min_confidence
         ]
         height, width = bgr.shape[:2]
@@ -137,3 +144,15 @@ class OcrEngine:
             rec=OrtModel(path(model_set.rec), self.threads),
             charset=load_charset(path(model_set.dictionary)),
         )
+
+
+def _corners(quad: np.ndarray) -> list[list[int]]:
+    return [[int(round(x)), int(round(y))] for x, y in quad]
+
+
+def _fitted(quad: np.ndarray, box: tuple[float, float, float, float], flipped: bool) -> np.ndarray:
+    """The line's quad cut down to its text; the detector's quad if that leaves a sliver
+    (the same 3 px floor detection applies to its own boxes)."""
+    fitted = span_quad(quad, box, flipped)
+    sides = np.linalg.norm(fitted - np.roll(fitted, -1, axis=0), axis=1)
+    return fitted if sides.min() > 3 else quad

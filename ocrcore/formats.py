@@ -193,8 +193,9 @@ def to_html(pages: list[PageResult], paginate: bool = False) -> str:
 def to_hocr(pages: list[PageResult]) -> str:
     """hOCR 1.2 (kba/hocr-spec) as XHTML: ocr_page > ocr_carea > ocr_par > ocr_line >
     ocrx_word. Page numbers in ppageno are 0-based, as the spec says ("the front cover
-    is page number 0"). Word boxes are estimated from the line box in proportion to
-    character counts; confidences become x_wconf percentages."""
+    is page number 0"). Word boxes come from the recogniser's character positions
+    (TextLine.words); lines without them (PDF text layers) share their box among their
+    words in proportion to character counts. Confidences become x_wconf percentages."""
     out = [
         '<?xml version="1.0" encoding="UTF-8"?>',
         '<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN"',
@@ -311,6 +312,21 @@ def _wconf(confidence: float) -> int:
 
 
 def _word_boxes(line: TextLine) -> list[tuple[str, tuple[int, int, int, int]]]:
+    """The line's words with their boxes: the recogniser's word boxes (kept inside the
+    line's box) when the line has them, else estimated from character counts."""
+    words = line.words
+    if words and [w.text for w in words] == line.text.split():
+        x0, y0, x1, y1 = _bbox(line)
+        out = []
+        for word in words:
+            xs = [min(max(int(round(p[0])), x0), x1) for p in word.bounding_box]
+            ys = [min(max(int(round(p[1])), y0), y1) for p in word.bounding_box]
+            out.append((word.text, (min(xs), min(ys), max(max(xs), min(xs) + 1), max(max(ys), min(ys) + 1))))
+        return out
+    return _estimated_word_boxes(line)
+
+
+def _estimated_word_boxes(line: TextLine) -> list[tuple[str, tuple[int, int, int, int]]]:
     """Split a line into words and share its box among them by character position.
 
     Runs along the longer side of the box, so vertical lines get vertical word boxes.

@@ -1,4 +1,8 @@
-"""Text recognition: line crops -> text and confidence (CTC greedy decode)."""
+"""Text recognition: line crops -> text, confidence and word spans (CTC greedy decode).
+
+The greedy path's frame positions recover dropped spaces and give word spans (see
+spacing.py); confidence is the mean probability of the characters the model emitted.
+"""
 from __future__ import annotations
 
 import math
@@ -9,6 +13,7 @@ import cv2
 import numpy as np
 
 from .session import OrtModel
+from .spacing import fit_to_ink, glyphs, recover_spaces, word_spans
 
 HEIGHT = 48
 
@@ -24,6 +29,11 @@ class RecConfig:
 class Recognition:
     text: str
     confidence: float
+    # (word, x0, x1, y0, y1): each word's box as fractions of the crop's width and height,
+    # in the crop as read (after any 0/180 turn).
+    words: tuple[tuple[str, float, float, float, float], ...] = ()
+    # (x0, x1, y0, y1): the union of the word boxes, the text's own extent in the crop.
+    box: tuple[float, float, float, float] | None = None
 
 
 def load_charset(path: Path) -> list[str]:
@@ -44,29 +54,34 @@ def recognize(model: OrtModel, charset: list[str], crops: list[np.ndarray], conf
         widest = max(math.ceil(HEIGHT * ratios[i]) for i in indices)
         batch_width = max(config.min_width, math.ceil(widest / config.width_step) * config.width_step)
         batch = np.zeros((len(indices), 3, HEIGHT, batch_width), dtype=np.float32)
-        for row, i in enumerate(indices):
-            _fill(batch[row], crops[i], batch_width)
+        widths = [_fill(batch[row], crops[i], batch_width) for row, i in enumerate(indices)]
         probs = model(batch)
         for row, i in enumerate(indices):
-            results[i] = _ctc_greedy(probs[row], charset)
+            results[i] = _ctc_greedy(probs[row], charset, crops[i], widths[row])
     return results  # type: ignore[return-value]
 
 
-def _fill(target: np.ndarray, crop: np.ndarray, batch_width: int) -> None:
+def _fill(target: np.ndarray, crop: np.ndarray, batch_width: int) -> int:
+    """Write the normalised crop into target; return its width in input columns."""
     h, w = crop.shape[:2]
     new_w = min(batch_width, max(1, math.ceil(HEIGHT * w / h)))
     resized = cv2.resize(crop, (new_w, HEIGHT)).astype(np.float32)
     # Same normalisation as training, (x/255 - 0.5) / 0.5; padding stays 0 (mid grey).
     target[:, :, :new_w] = resized.transpose(2, 0, 1) * np.float32(2 / 255.0) - np.float32(1.0)
+    return new_w
 
 
-def _ctc_greedy(step_probs: np.ndarray, charset: list[str]) -> Recognition:
+def _ctc_greedy(step_probs: np.ndarray, charset: list[str], crop: np.ndarray, input_width: int) -> Recognition:
     best = step_probs.argmax(axis=1)
     best_prob = step_probs[np.arange(len(best)), best]
     keep = best != 0
     keep[1:] &= best[1:] != best[:-1]
-    indices = best[keep]
-    if indices.size == 0:
+    if not keep.any():
         return Recognition("", 0.0)
-    text = "".join(charset[i] for i in indices if i < len(charset))
-    return Recognition(text, float(best_prob[keep].mean()))
+    path = recover_spaces(glyphs(step_probs, best, keep, charset), step_probs, len(charset) - 1)
+    text = "".join(g.char for g in path)
+    words = fit_to_ink(crop, word_spans(path, input_width))
+    box = None
+    if words:
+        box = (words[0][1], words[-1][2], min(w[3] for w in words), max(w[4] for w in words))
+    return Recognition(text, float(best_prob[keep].mean()), tuple(words), box)

@@ -14,10 +14,20 @@ class OcrOptions:
 
 
 @dataclass(frozen=True)
+class Word:
+    text: str
+    bounding_box: list[list[int]]  # four [x, y] corners, clockwise from the word's top-left
+
+
+@dataclass(frozen=True)
 class TextLine:
     text: str
     confidence: float
     bounding_box: list[list[int]]  # four [x, y] corners, clockwise from top-left
+    # The words of `text` (split on spaces) with boxes from the recogniser's character
+    # positions; None where no positions exist (PDF text layers). Not part of to_dict():
+    # the /ocr JSON shape stays {"text", "confidence", "bounding_box"}.
+    words: tuple[Word, ...] | None = None
 
     def to_dict(self) -> dict:
         return {"text": self.text, "confidence": self.confidence, "bounding_box": self.bounding_box}

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ocrcore import MODEL_SETS, OcrOptions, UnknownModelError
+from ocrcore import MODEL_SETS, OcrEngine, OcrOptions, PipelineConfig, UnknownModelError
 from tests.core.textimages import LINES, encode, text_image, words_of
 
 EXPECTED = {word for line in LINES for word in line.split()}
@@ -67,7 +67,9 @@ def test_response_shape_is_the_public_contract(engine):
     assert all(isinstance(v, int) for point in line["bounding_box"] for v in point)
 
 
-def test_detection_side_limit_is_honoured_per_call(engine):
+def test_detection_side_limit_is_honoured_per_call():
+    # The detector's own boxes: reported boxes are fitted to the ink, whatever the detector's scale.
+    engine = OcrEngine(threads=2, config=PipelineConfig(ink_boxes=False))
     data = encode(text_image(), "PNG")
     full = engine.run(data).lines
     coarse = engine.run(data, OcrOptions(det_limit_side=64)).lines
@@ -79,6 +81,31 @@ def test_detection_side_limit_is_honoured_per_call(engine):
         for a, b in zip(pf, pc)
     )
     assert shift > 8, (full, coarse)
+
+
+def test_reported_boxes_fit_the_ink_whatever_the_detection_scale(engine):
+    data = encode(text_image(), "PNG")
+    full = engine.run(data).lines
+    coarse = engine.run(data, OcrOptions(det_limit_side=64)).lines
+    assert [line.text for line in coarse] == [line.text for line in full] == list(LINES)
+    for f, c in zip(full, coarse):
+        assert np.abs(np.array(f.bounding_box) - np.array(c.bounding_box)).max() <= 3, (f, c)
+
+
+def test_line_boxes_fit_the_rendered_text(engine):
+    # text_image() draws 28 px DejaVu capitals: ink about 21 px high (cap height plus
+    # anti-aliasing), where the detector's box has margins of several pixels.
+    image = text_image()
+    ink = np.asarray(image.convert("L")) < 128
+    for line in engine.run(encode(image, "PNG")).lines:
+        xs = [p[0] for p in line.bounding_box]
+        ys = [p[1] for p in line.bounding_box]
+        x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
+        rows = np.flatnonzero(ink[:, x0:x1].any(axis=1))
+        rows = rows[(rows >= y0 - 12) & (rows <= y1 + 12)]
+        cols = np.flatnonzero(ink[y0:y1].any(axis=0))
+        assert abs(rows[0] - y0) <= 2 and abs(rows[-1] + 1 - y1) <= 2, (line, rows[0], rows[-1])
+        assert abs(cols[0] - x0) <= 2 and abs(cols[-1] + 1 - x1) <= 2, (line, cols[0], cols[-1])
 
 
 def test_unknown_model_set_is_refused(engine):

@@ -1,0 +1,178 @@
+"""Accuracy on document pages: A4 text pages in Chinese and English, ours beside RapidOCR.
+
+Pages are generated here, deterministically (fixed seed), from bench/doctext/ (public
+domain and CC0 prose, see its README): 1240x1754 (A4 at 150 dpi), real fonts (DejaVu
+Sans/Serif for English, Noto Sans/Serif CJK for Chinese, from Debian's fonts-dejavu-core
+and fonts-noto-cjk), paragraphs wrapped to the page, then mild scan damage: a skew of at
+most 1 degree, a slight blur, grey-level noise and JPEG compression. The line
+transcripts are exactly the wrapped lines. Both engines get the same JPEG bytes, with the
+same model files and threads, each in its own process (bench/runners.py).
+
+Reported per model set and language: page CER (edit distance over the page's text in
+reading order / its length; whitespace ignored for Chinese, runs of whitespace counted
+as one space for English) and, for English, bag-of-words F1 (case-insensitive).
+
+    python -m bench.documents [--models ppocrv6-small ppocrv5-mobile] [--pages 4] [--out DIR]
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import re
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+from .metrics import edit_distance
+from .runners import EngineProcess
+
+TEXTS = Path(__file__).resolve().parent / "doctext"
+PAGE = (1240, 1754)
+MARGIN = 110
+FONTS = {
+    "en": ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf"),
+    "zh": ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc"),
+}
+SEED = 14
+ENGINES = ("ours", "rapidocr")
+
+
+@dataclass
+class Page:
+    lang: str
+    jpeg: bytes
+    lines: list[str]
+
+
+def _wrap(paragraph: str, font: ImageFont.FreeTypeFont, width: float, lang: str, indent: float) -> list[str]:
+    """Greedy wrapping: by words for English, by characters for Chinese."""
+    units = paragraph.split(" ") if lang == "en" else list(paragraph)
+    joiner = " " if lang == "en" else ""
+    lines, current, room = [], "", width - indent
+    for unit in units:
+        candidate = current + joiner + unit if current else unit
+        if current and font.getlength(candidate) > room:
+            lines.append(current)
+            current, room = unit, width
+        else:
+            current = candidate
+    if current:
+        lines.append(current)
+    return lines
+
+
+def make_page(lang: str, number: int, rng: np.random.Generator) -> Page:
+    """One page: paragraphs from a rotating start in the text, until the page is full."""
+    paragraphs = [p.strip() for p in (TEXTS / f"{lang}.txt").read_text(encoding="utf-8").splitlines() if p.strip()]
+    font_path = FONTS[lang][number % 2]
+    size = int(rng.integers(24, 33))
+    font = ImageFont.truetype(font_path, size)
+    leading = int(size * rng.uniform(1.45, 1.8))
+    image = Image.new("L", PAGE, 255)
+    draw = ImageDraw.Draw(image)
+    width = PAGE[0] - 2 * MARGIN
+    y, lines, index = MARGIN, [], number * 3
+    while True:
+        paragraph = paragraphs[index % len(paragraphs)]
+        index += 1
+        indent = 2 * size if lang == "zh" else 0  # Chinese paragraphs start two characters in
+        wrapped = _wrap(paragraph, font, width, lang, indent)
+        if y + leading * len(wrapped) > PAGE[1] - MARGIN:
+            break
+        for i, text in enumerate(wrapped):
+            draw.text((MARGIN + (indent if i == 0 else 0), y), text, fill=int(rng.integers(0, 40)), font=font)
+            lines.append(text)
+            y += leading
+        y += leading // 2  # paragraph gap
+    image = image.rotate(float(rng.uniform(-1.0, 1.0)), resample=Image.BICUBIC, fillcolor=255)
+    image = image.filter(ImageFilter.GaussianBlur(float(rng.uniform(0.3, 0.8))))
+    pixels = np.asarray(image, dtype=np.float32) + rng.normal(0, 6, (PAGE[1], PAGE[0]))
+    image = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).convert("RGB")
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=int(rng.integers(75, 90)))
+    return Page(lang, buffer.getvalue(), lines)
+
+
+def make_pages(per_language: int) -> list[Page]:
+    rng = np.random.default_rng(SEED)
+    return [make_page(lang, n, rng) for lang in ("zh", "en") for n in range(per_language)]
+
+
+def _text(lines: list[str], lang: str) -> str:
+    joined = " ".join(lines)
+    return re.sub(r"\s+", "", joined) if lang == "zh" else re.sub(r"\s+", " ", joined).strip()
+
+
+def _words(lines: list[str]) -> Counter:
+    return Counter(w for line in lines for w in line.upper().split())
+
+
+@dataclass
+class Score:
+    edits: int = 0
+    chars: int = 0
+    word_tp: int = 0
+    word_pred: int = 0
+    word_truth: int = 0
+
+    def add(self, predicted: list[str], truth: list[str], lang: str) -> None:
+        gt = _text(truth, lang)
+        self.edits += edit_distance(_text(predicted, lang), gt)
+        self.chars += len(gt)
+        pw, tw = _words(predicted), _words(truth)
+        self.word_tp += sum((pw & tw).values())
+        self.word_pred += sum(pw.values())
+        self.word_truth += sum(tw.values())
+
+    @property
+    def cer(self) -> float:
+        return self.edits / self.chars if self.chars else 0.0
+
+    @property
+    def word_f1(self) -> float:
+        return 2 * self.word_tp / (self.word_pred + self.word_truth) if self.word_pred + self.word_truth else 0.0
+
+
+def bench_model(model: str, threads: int, pages: list[Page]) -> dict[str, dict[str, Score]]:
+    engines = {kind: EngineProcess(kind, model, threads) for kind in ENGINES}
+    scores = {kind: {"zh": Score(), "en": Score()} for kind in ENGINES}
+    for page in pages:
+        for kind, run in engines.items():
+            _, lines = run(page.jpeg)
+            scores[kind][page.lang].add([text for text, _, _ in lines], page.lines, page.lang)
+    for run in engines.values():
+        run.close()
+    return scores
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", nargs="+", default=["ppocrv6-small", "ppocrv5-mobile"])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--pages", type=int, default=4, help="pages per language")
+    parser.add_argument("--out", type=Path, help="also write the pages (JPEG) and their transcripts here")
+    args = parser.parse_args()
+
+    pages = make_pages(args.pages)
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        for i, page in enumerate(pages):
+            (args.out / f"{i:02d}-{page.lang}.jpg").write_bytes(page.jpeg)
+            (args.out / f"{i:02d}-{page.lang}.txt").write_text("\n".join(page.lines) + "\n", encoding="utf-8")
+    counts = Counter(p.lang for p in pages)
+    chars = {lang: sum(len(_text(p.lines, lang)) for p in pages if p.lang == lang) for lang in counts}
+    print(f"document pages: {counts['zh']} Chinese ({chars['zh']} chars), {counts['en']} English ({chars['en']} chars), seed {SEED}")
+    for model in args.models:
+        scores = bench_model(model, args.threads, pages)
+        print(f"\n== {model} ==")
+        print(f"{'metric':<14}" + "".join(f"{k:>12}" for k in ENGINES))
+        rows = [("zh CER", lambda s: s["zh"].cer), ("en CER", lambda s: s["en"].cer), ("en word F1", lambda s: s["en"].word_f1)]
+        for name, get in rows:
+            print(f"{name:<14}" + "".join(f"{get(scores[k]):>12.4f}" for k in ENGINES))
+
+
+if __name__ == "__main__":
+    main()
