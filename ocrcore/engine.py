@@ -14,7 +14,7 @@ from .cls import ClsConfig, orient
 from .crop import crop_quad, reading_order, span_quad
 from .decode import DEFAULT_MAX_PIXELS, decode_image
 from .det import DetConfig, detect
-from .rec import RecConfig, load_charset, recognize
+from .rec import RecConfig, Recognition, load_charset, recognize
 from .session import OrtModel, release_free_heap
 from .types import OcrOptions, OcrResult, TextLine, Word
 
@@ -99,13 +99,7 @@ class OcrEngine:
 
         ink = self.config.ink_boxes
         lines = [
-            TextLine(
-                text=rec.text,
-                confidence=round(rec.confidence, 4),
-                bounding_box=_corners(_fitted(quad, rec.box, flip) if ink and rec.box else quad),
-                words=tuple(Word(w, _corners(span_quad(quad, (x0, x1, y0, y1), flip)))
-                            for w, x0, x1, y0, y1 in rec.words),
-            )
+            _line(rec, quad, flip, ink)
             for quad, rec, flip in zip(quads, texts, flipped)
             if rec.text.strip() and rec.confidence >= self.config.min_confidence
         ]
@@ -144,6 +138,16 @@ class OcrEngine:
             rec=OrtModel(path(model_set.rec), self.threads),
             charset=load_charset(path(model_set.dictionary)),
         )
+
+
+def _line(rec: Recognition, quad: np.ndarray, flipped: bool, ink: bool) -> TextLine:
+    """The reported line: its box fitted to the text (ink) or the detector's, and its words'
+    boxes from the recogniser's positions. A line of one word is that word: both get one box."""
+    box = _corners(_fitted(quad, rec.box, flipped) if ink and rec.box else quad)
+    words = tuple(Word(w, _corners(span_quad(quad, (x0, x1, y0, y1), flipped))) for w, x0, x1, y0, y1 in rec.words)
+    if len(words) == 1:
+        words = (Word(words[0].text, box),)
+    return TextLine(text=rec.text, confidence=round(rec.confidence, 4), bounding_box=box, words=words)
 
 
 def _corners(quad: np.ndarray) -> list[list[int]]:

@@ -230,8 +230,8 @@ def _line(
     font_name: pikepdf.Name,
 ) -> bool:
     p0, p1, p2, p3 = [(float(x), float(y)) for x, y in line.bounding_box]
-    along = _mean(_sub(p1, p0), _sub(p2, p3))  # top and bottom edges, left to right
-    across = _mean(_sub(p3, p0), _sub(p2, p1))  # left and right edges, top to bottom
+    along = _square(_mean(_sub(p1, p0), _sub(p2, p3)))  # top and bottom edges, left to right
+    across = _square(_mean(_sub(p3, p0), _sub(p2, p1)))  # left and right edges, top to bottom
     text = _clean(line.text)
     if _norm(across) >= _VERTICAL_RATIO * _norm(along) and len(text) > 1:
         # Read top to bottom, glyph tops facing right (crop.py turns such crops counter-clockwise).
@@ -264,6 +264,17 @@ def _line(
         builder.show_text(font.encode(shown))
     builder.end_text()
     return True
+
+
+def _square(edge: Point) -> Point:
+    """An edge whose corners are in whole pixels rises at most one pixel by rounding alone:
+    such a rise is no tilt (on a short word box it would turn the text by 10 degrees or more)."""
+    dx, dy = edge
+    if abs(dy) <= 1 < abs(dx):
+        return (dx, 0.0)
+    if abs(dx) <= 1 < abs(dy):
+        return (0.0, dy)
+    return edge
 
 
 def _words(line: TextLine, text: str, start: Point, u: Point, length: float) -> list[tuple[str, float, float]]:
