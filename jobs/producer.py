@@ -10,6 +10,7 @@ from typing import Any
 
 from celery import Celery
 
+from .connection import broker_transport_options
 from .settings import Settings
 
 TASK_NAME = "ocr.run"
@@ -20,7 +21,8 @@ def broker_settings(settings: Settings) -> dict[str, Any]:
     return {
         "broker_url": settings.redis_url,
         # A message whose worker died comes back after this; it must outlast the hard limit.
-        "broker_transport_options": {"visibility_timeout": settings.broker_visibility_timeout},
+        # With Sentinel (a sentinel:// URL) the options also name the master.
+        "broker_transport_options": broker_transport_options(settings),
         "broker_connection_retry_on_startup": True,
         "task_default_queue": settings.queue_name,
         "task_serializer": "json",

@@ -4,6 +4,13 @@ One hash per job holds its state; the uploaded files wait under their own key (a
 one entry per file) until a worker takes them; a per-job list receives the job id once the job is finished, so a waiting
 request can BLPOP it instead of polling. Every status change is a compare-and-set in
 a Lua script: a canceled or finished job is never overwritten.
+
+Leases: a running job has an entry in one sorted set (`<prefix>:leases`, score = expiry in
+Redis' clock) that the child running it renews with every heartbeat. A job whose lease
+lapsed lost its child, worker or machine: any surviving worker's reaper (`reap`) puts it
+back in the queue as a new attempt, or fails it `worker_lost` once its attempts are used up.
+A message for a job whose lease still runs (a duplicate, or the dead worker's own message
+coming back after the visibility timeout) is skipped: no job runs twice at once.
 """
 from __future__ import annotations
 
@@ -26,8 +33,8 @@ DEADLINE_GRACE = 5.0
 # How long a "finished" notification waits for a BLPOP that may come a moment late.
 DONE_LIST_TTL = 120
 
-# KEYS: job, done list, upload. ARGV: allowed statuses (comma-separated), new status,
-# terminal ("1"/"0"), guard field, guard value, then field/value pairs to set.
+# KEYS: job, done list, upload, leases. ARGV: allowed statuses (comma-separated), new status,
+# terminal ("1"/"0"), guard field, guard value, job id, then field/value pairs to set.
 # The record keeps its own TTL; every change restarts it, so a finished job lives that long.
 _TRANSITION = """
 local cur = redis.call('HGET', KEYS[1], 'status')
@@ -39,7 +46,7 @@ end
 if not allowed then return {cur, 0} end
 if ARGV[4] ~= '' and redis.call('HGET', KEYS[1], ARGV[4]) ~= ARGV[5] then return {cur, 0} end
 redis.call('HSET', KEYS[1], 'status', ARGV[2])
-for i = 6, #ARGV, 2 do
+for i = 7, #ARGV, 2 do
   redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
 end
 redis.call('EXPIRE', KEYS[1], tonumber(redis.call('HGET', KEYS[1], 'ttl')))
@@ -47,16 +54,33 @@ if ARGV[3] == '1' then
   redis.call('DEL', KEYS[3])
   redis.call('RPUSH', KEYS[2], ARGV[2])
   redis.call('EXPIRE', KEYS[2], %d)
+  redis.call('ZREM', KEYS[4], ARGV[6])
 end
 return {cur, 1}
 """ % DONE_LIST_TTL
 
-# KEYS: job, done list, upload. ARGV: now, deadline, worker, max attempts, failure error JSON.
-# A job is taken from queued, or from running when its message came back after a lost worker.
-_START = """
+# Redis' clock, in seconds: leases are compared across machines, so no host's clock decides.
+_CLOCK = """
+local t = redis.call('TIME')
+local clock = tonumber(t[1]) + tonumber(t[2]) / 1e6
+"""
+
+# KEYS: job, done list, upload, leases. ARGV: now, deadline, worker, max attempts, failure
+# error JSON, job id, lease seconds. A job is taken from queued; from running only when its
+# lease lapsed (its child died and its message came back before the reaper re-queued it).
+# A job running under a live lease is "held": this message is a duplicate and is dropped.
+# The same worker starting its own running job again (a retried call) gets its attempt back.
+_START = _CLOCK + """
 local cur = redis.call('HGET', KEYS[1], 'status')
 if not cur then return {'', 0} end
 if cur ~= 'queued' and cur ~= 'running' then return {cur, 0} end
+if cur == 'running' then
+  if redis.call('HGET', KEYS[1], 'worker') == ARGV[3] then
+    return {'running', tonumber(redis.call('HGET', KEYS[1], 'attempts'))}
+  end
+  local lease = redis.call('ZSCORE', KEYS[4], ARGV[6])
+  if lease and tonumber(lease) > clock then return {'held', 0} end
+end
 local attempts = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
 local ttl = tonumber(redis.call('HGET', KEYS[1], 'ttl'))
 if attempts > tonumber(ARGV[4]) then
@@ -65,18 +89,73 @@ if attempts > tonumber(ARGV[4]) then
   redis.call('DEL', KEYS[3])
   redis.call('RPUSH', KEYS[2], 'failed')
   redis.call('EXPIRE', KEYS[2], %d)
+  redis.call('ZREM', KEYS[4], ARGV[6])
   return {'exhausted', attempts}
 end
 redis.call('HSET', KEYS[1], 'status', 'running', 'started_at', ARGV[1], 'deadline', ARGV[2], 'worker', ARGV[3])
 redis.call('EXPIRE', KEYS[1], ttl)
+redis.call('ZADD', KEYS[4], clock + tonumber(ARGV[7]), ARGV[6])
 return {'running', attempts}
 """ % DONE_LIST_TTL
 
-# KEYS: job. ARGV: pages done. Records progress only while the job runs (a canceled or
-# expired job is neither changed nor recreated) and returns the status, so the worker
-# learns of a cancellation between pages.
+# KEYS: job, leases. ARGV: job id, worker, lease seconds. The running child extends its job's
+# lease; returns the job's status ("" if gone) so a renewal also notices a cancel or a re-queue.
+_RENEW = _CLOCK + """
+local cur = redis.call('HGET', KEYS[1], 'status')
+if cur == 'running' and redis.call('HGET', KEYS[1], 'worker') == ARGV[2] then
+  redis.call('ZADD', KEYS[2], clock + tonumber(ARGV[3]), ARGV[1])
+end
+return cur or ''
+"""
+
+# KEYS: leases. ARGV: how many. The ids of jobs whose lease lapsed.
+_LAPSED = _CLOCK + """
+return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', clock, 'LIMIT', 0, tonumber(ARGV[1]))
+"""
+
+# KEYS: job, done list, upload, leases. ARGV: job id, max attempts, failure error JSON, now,
+# seconds a re-queued job may wait for a worker before its message is sent again.
+# Returns {what, attempts, pages}: "requeued" (send it a message), "resend" (re-queued
+# earlier but never taken: send another message), "exhausted" (failed), or "" (nothing to do:
+# renewed, finished or gone meanwhile; a stale lease is dropped).
+_REQUEUE = _CLOCK + """
+local lease = redis.call('ZSCORE', KEYS[4], ARGV[1])
+if not lease or tonumber(lease) > clock then return {'', 0, 0} end
+local cur = redis.call('HGET', KEYS[1], 'status')
+if cur ~= 'running' and cur ~= 'queued' then
+  redis.call('ZREM', KEYS[4], ARGV[1])
+  return {'', 0, 0}
+end
+local attempts = tonumber(redis.call('HGET', KEYS[1], 'attempts') or '0')
+local pages = tonumber(redis.call('HGET', KEYS[1], 'progress_total') or '1')
+local ttl = tonumber(redis.call('HGET', KEYS[1], 'ttl'))
+if cur == 'queued' then
+  redis.call('ZADD', KEYS[4], clock + tonumber(ARGV[5]), ARGV[1])
+  return {'resend', attempts, pages}
+end
+if attempts >= tonumber(ARGV[2]) then
+  redis.call('HSET', KEYS[1], 'status', 'failed', 'finished_at', ARGV[4], 'error', ARGV[3])
+  redis.call('EXPIRE', KEYS[1], ttl)
+  redis.call('DEL', KEYS[3])
+  redis.call('RPUSH', KEYS[2], 'failed')
+  redis.call('EXPIRE', KEYS[2], %d)
+  redis.call('ZREM', KEYS[4], ARGV[1])
+  return {'exhausted', attempts, pages}
+end
+redis.call('HSET', KEYS[1], 'status', 'queued', 'worker', '', 'requeued_at', ARGV[4])
+redis.call('HDEL', KEYS[1], 'deadline')
+redis.call('EXPIRE', KEYS[1], ttl)
+redis.call('ZADD', KEYS[4], clock + tonumber(ARGV[5]), ARGV[1])
+return {'requeued', attempts, pages}
+""" % DONE_LIST_TTL
+
+# KEYS: job. ARGV: pages done, worker ("" for any). Records progress only while the job runs
+# (a canceled or expired job is neither changed nor recreated) and returns the status, so the
+# worker learns of a cancellation between pages; a run another worker has taken over since
+# (its lease had lapsed) is told "" as if the job were gone.
 _PROGRESS = """
 local cur = redis.call('HGET', KEYS[1], 'status')
+if ARGV[2] ~= '' and cur == 'running' and redis.call('HGET', KEYS[1], 'worker') ~= ARGV[2] then return '' end
 if cur == 'running' then redis.call('HSET', KEYS[1], 'progress_done', ARGV[1]) end
 return cur or ''
 """
@@ -101,6 +180,9 @@ class JobStore:
         self.prefix = prefix
         self._transition = redis.register_script(_TRANSITION)
         self._start = redis.register_script(_START)
+        self._renew = redis.register_script(_RENEW)
+        self._lapsed = redis.register_script(_LAPSED)
+        self._requeue = redis.register_script(_REQUEUE)
         self._heartbeat = redis.register_script(_HEARTBEAT)
         self._progress = redis.register_script(_PROGRESS)
 
@@ -118,8 +200,12 @@ class JobStore:
     def workers_key(self) -> str:
         return f"{self.prefix}:workers"
 
+    @property
+    def leases_key(self) -> str:
+        return f"{self.prefix}:leases"
+
     def _keys(self, job_id: str) -> list[str]:
-        return [self.job_key(job_id), self.done_key(job_id), self.upload_key(job_id)]
+        return [self.job_key(job_id), self.done_key(job_id), self.upload_key(job_id), self.leases_key]
 
     # gateway side
     def create(self, files: Sequence[bytes], options: JobOptions, file_meta: Sequence[FileMeta], ttl: int) -> Job:
@@ -172,38 +258,67 @@ class JobStore:
         return int(self._heartbeat(keys=[self.workers_key], args=["", ttl]))
 
     # worker side
-    def start(self, job_id: str, worker: str, hard_time_limit: float, max_attempts: int) -> tuple[str, int]:
-        """Claim the job for a run. Returns ("running", attempt), ("exhausted", attempts) once the
-        attempts are used up (the job is failed), or (its other status or "" if gone, 0)."""
+    def start(self, job_id: str, worker: str, hard_time_limit: float, max_attempts: int,
+              lease_ttl: float = 10.0) -> tuple[str, int]:
+        """Claim the job for a run under a lease of `lease_ttl` seconds. Returns ("running", attempt),
+        ("exhausted", attempts) once the attempts are used up (the job is failed), ("held", 0) while
+        another child runs it under a live lease, or (its other status or "" if gone, 0)."""
         now = time.time()
         deadline = now + hard_time_limit + DEADLINE_GRACE
-        error = json.dumps(error_body(
-            ErrorCode.WORKER_LOST,
-            f"The worker processing this job died {max_attempts} times; it will not be retried.",
-        ))
+        error = _lost_error(max_attempts)
         status, attempts = self._start(
-            keys=self._keys(job_id), args=[repr(now), repr(deadline), worker, max_attempts, error]
+            keys=self._keys(job_id), args=[repr(now), repr(deadline), worker, max_attempts, error, job_id, lease_ttl]
         )
         if status == b"exhausted":
             events.finished(self.redis, self.prefix, job_id, Status.FAILED, error)
         return status.decode(), int(attempts)
+
+    def renew_lease(self, job_id: str, worker: str, lease_ttl: float) -> Status | None:
+        """Extend the lease of a job this worker runs; returns the job's status (None if gone)."""
+        return _status(self._renew(keys=[self.job_key(job_id), self.leases_key], args=[job_id, worker, lease_ttl]))
+
+    def lapsed_leases(self, limit: int = 100) -> list[str]:
+        """Jobs whose lease ran out (by Redis' clock): their child stopped renewing it."""
+        return [raw.decode() for raw in self._lapsed(keys=[self.leases_key], args=[limit])]
+
+    def lapse(self, job_id: str) -> None:
+        """Mark the job's lease lapsed now, so the next reaper pass handles it again."""
+        self.redis.zadd(self.leases_key, {job_id: 0}, xx=True)
+
+    def requeue_lapsed(self, job_id: str, max_attempts: int, resend_after: float) -> tuple[str, int, int]:
+        """Re-queue a job whose lease lapsed, or fail it once its attempts are used up.
+
+        Returns (what, attempts so far, pages): "requeued" or "resend" (the caller sends the
+        job a queue message), "exhausted" (failed `worker_lost`), or "" (nothing to do). The
+        job keeps a lease of `resend_after` seconds while it waits, so a message lost with a
+        dying reaper is sent again."""
+        error = _lost_error(max_attempts)
+        what, attempts, pages = self._requeue(
+            keys=self._keys(job_id), args=[job_id, max_attempts, error, repr(time.time()), resend_after]
+        )
+        if what == b"exhausted":
+            events.finished(self.redis, self.prefix, job_id, Status.FAILED, error)
+        return what.decode(), int(attempts), int(pages)
 
     def load_upload(self, job_id: str, index: int = 0) -> bytes | None:
         """One uploaded file (fetched one at a time: a batch is never all in memory twice)."""
         data: bytes | None = self.redis.lindex(self.upload_key(job_id), index)  # type: ignore[assignment]
         return data
 
-    def progress(self, job_id: str, done: int) -> Status | None:
-        """Record pages done while the job runs; returns its status (None if it is gone)."""
-        status = self._progress(keys=[self.job_key(job_id)], args=[done])
+    def progress(self, job_id: str, done: int, worker: str = "") -> Status | None:
+        """Record pages done while the job runs; returns its status (None if it is gone, or if
+        `worker` is given and another worker runs the job now)."""
+        status = self._progress(keys=[self.job_key(job_id)], args=[done, worker])
         return _status(status)
 
-    def succeed(self, job_id: str, result: dict[str, Any]) -> bool:
+    def succeed(self, job_id: str, result: dict[str, Any], worker: str | None = None) -> bool:
+        """Store the result of a running job (only of this worker's run, if `worker` is given)."""
         fields = {"finished_at": repr(time.time()), "result": json.dumps(result)}
         total = self.redis.hget(self.job_key(job_id), "progress_total")
         if isinstance(total, bytes):
             fields["progress_done"] = total.decode()
-        return self._apply(job_id, (Status.RUNNING,), Status.SUCCEEDED, fields=fields)[1]
+        guard = ("worker", worker) if worker else None
+        return self._apply(job_id, (Status.RUNNING,), Status.SUCCEEDED, fields=fields, guard=guard)[1]
 
     def fail(
         self,
@@ -238,11 +353,19 @@ class JobStore:
         terminal = to_status.finished
         before, applied = self._transition(
             keys=self._keys(job_id),
-            args=[",".join(from_statuses), str(to_status), "1" if terminal else "0", guard_field, guard_value, *pairs],
+            args=[",".join(from_statuses), str(to_status), "1" if terminal else "0", guard_field, guard_value, job_id,
+                  *pairs],
         )
         if applied and terminal:  # once per job: the compare-and-set lets only one final status through
             events.finished(self.redis, self.prefix, job_id, to_status, fields.get("error"))
         return _status(before), bool(applied)
+
+
+def _lost_error(max_attempts: int) -> str:
+    return json.dumps(error_body(
+        ErrorCode.WORKER_LOST,
+        f"The worker processing this job died {max_attempts} times; it will not be retried.",
+    ))
 
 
 def _status(raw: bytes | str | None) -> Status | None:
