@@ -63,11 +63,14 @@ class Settings(BaseSettings):
     # to finish, then go back to the queue for another worker. A warm shutdown (SIGTERM) waits for them.
     soft_shutdown_timeout: float = Field(60.0, ge=0)
 
-    # Gateway (gunicorn gthread: threads hold waiting /ocr requests cheaply).
+    # Gateway: gunicorn with gevent workers, one greenlet per connection, so slow clients and
+    # waiting /ocr requests are cheap and never take a thread others need; gthread is the fallback.
     host: str = "0.0.0.0"
     port: int = 5005
     web_workers: int = Field(2, ge=1)
-    web_threads: int = Field(32, ge=1)
+    web_worker_class: Literal["gevent", "gthread"] = "gevent"
+    web_connections: int = Field(1000, ge=1)  # gevent: open connections per gateway process
+    web_threads: int = Field(32, ge=1)  # gthread only: requests per gateway process at once
 
     log_level: str = "INFO"
     log_format: Literal["json", "text"] = "json"  # one JSON object per line (jobs/logs.py); `make run` uses text

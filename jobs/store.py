@@ -30,7 +30,8 @@ log = logging.getLogger(__name__)
 
 # A running job not finished this long after its hard time limit lost its worker.
 DEADLINE_GRACE = 5.0
-# How long a "finished" notification waits for a BLPOP that may come a moment late.
+# How long a "finished" notification waits for a BLPOP that may come a moment late (never
+# longer than the job itself is kept).
 DONE_LIST_TTL = 120
 
 # KEYS: job, done list, upload, leases. ARGV: allowed statuses (comma-separated), new status,
@@ -49,11 +50,12 @@ redis.call('HSET', KEYS[1], 'status', ARGV[2])
 for i = 7, #ARGV, 2 do
   redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
 end
-redis.call('EXPIRE', KEYS[1], tonumber(redis.call('HGET', KEYS[1], 'ttl')))
+local ttl = tonumber(redis.call('HGET', KEYS[1], 'ttl'))
+redis.call('EXPIRE', KEYS[1], ttl)
 if ARGV[3] == '1' then
   redis.call('DEL', KEYS[3])
   redis.call('RPUSH', KEYS[2], ARGV[2])
-  redis.call('EXPIRE', KEYS[2], %d)
+  redis.call('EXPIRE', KEYS[2], math.min(%d, ttl))
   redis.call('ZREM', KEYS[4], ARGV[6])
 end
 return {cur, 1}
@@ -88,7 +90,7 @@ if attempts > tonumber(ARGV[4]) then
   redis.call('EXPIRE', KEYS[1], ttl)
   redis.call('DEL', KEYS[3])
   redis.call('RPUSH', KEYS[2], 'failed')
-  redis.call('EXPIRE', KEYS[2], %d)
+  redis.call('EXPIRE', KEYS[2], math.min(%d, ttl))
   redis.call('ZREM', KEYS[4], ARGV[6])
   return {'exhausted', attempts}
 end
@@ -138,7 +140,7 @@ if attempts >= tonumber(ARGV[2]) then
   redis.call('EXPIRE', KEYS[1], ttl)
   redis.call('DEL', KEYS[3])
   redis.call('RPUSH', KEYS[2], 'failed')
-  redis.call('EXPIRE', KEYS[2], %d)
+  redis.call('EXPIRE', KEYS[2], math.min(%d, ttl))
   redis.call('ZREM', KEYS[4], ARGV[1])
   return {'exhausted', attempts, pages}
 end

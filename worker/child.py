@@ -142,13 +142,18 @@ def reap(store: JobStore) -> None:
         elif what in ("requeued", "resend"):
             try:
                 _producer = _producer or Producer(settings)
-                _producer.enqueue(job_id, pages)
+                if what == "requeued":
+                    how = _producer.requeue(job_id, pages)
+                else:
+                    _producer.enqueue(job_id, pages)
+                    how = "again"
             except Exception as exc:
                 store.lapse(job_id)  # the next pass sends it again
                 log.warning("job %s: could not re-queue it: %s", job_id, exc)
                 continue
-            log.warning("job %s re-queued: the lease of attempt %d lapsed (its worker stopped)%s", job_id,
-                        attempts, "" if what == "requeued" else "; message sent again")
+            log.warning("job %s re-queued: the lease of attempt %d lapsed (its worker stopped); %s", job_id,
+                        attempts, {"restored": "its message restored at the head of the queue",
+                                   "sent": "a new message sent"}.get(how, "its message sent again"))
 
 
 def forget(pid: int | None) -> None:
