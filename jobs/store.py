@@ -30,6 +30,10 @@ log = logging.getLogger(__name__)
 
 # A running job not finished this long after its hard time limit lost its worker.
 DEADLINE_GRACE = 5.0
+# A new job's lease until the gateway has sent its queue message: a gateway killed between
+# storing the job and sending the message leaves a queued job nobody would ever run; once
+# this lapses, a worker's reaper sends the message instead.
+ENQUEUE_GRACE = 30.0
 # How long a "finished" notification waits for a BLPOP that may come a moment late (never
 # longer than the job itself is kept).
 DONE_LIST_TTL = 120
@@ -110,6 +114,13 @@ end
 return cur or ''
 """
 
+# KEYS: job, leases. ARGV: job id. The gateway sent the queue message: the job needs no
+# lease until a worker starts it (which sets its running lease in the same step as the status).
+_ENQUEUED = """
+if redis.call('HGET', KEYS[1], 'status') == 'queued' then redis.call('ZREM', KEYS[2], ARGV[1]) end
+return 1
+"""
+
 # KEYS: leases. ARGV: how many. The ids of jobs whose lease lapsed.
 _LAPSED = _CLOCK + """
 return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', clock, 'LIMIT', 0, tonumber(ARGV[1]))
@@ -184,6 +195,7 @@ class JobStore:
         self._start = redis.register_script(_START)
         self._renew = redis.register_script(_RENEW)
         self._lapsed = redis.register_script(_LAPSED)
+        self._enqueued = redis.register_script(_ENQUEUED)
         self._requeue = redis.register_script(_REQUEUE)
         self._heartbeat = redis.register_script(_HEARTBEAT)
         self._progress = redis.register_script(_PROGRESS)
@@ -230,8 +242,13 @@ class JobStore:
             pipe.expire(self.upload_key(job_id), ttl)
             pipe.hset(self.job_key(job_id), mapping=fields)  # type: ignore[arg-type]  # str keys are fine
             pipe.expire(self.job_key(job_id), ttl)
+            pipe.zadd(self.leases_key, {job_id: now + ENQUEUE_GRACE})  # until enqueued() (this host's clock)
             pipe.execute()
         return Job(job_id, Status.QUEUED, now, ttl, options, list(file_meta), progress_total=total)
+
+    def enqueued(self, job_id: str) -> None:
+        """The job's queue message is sent: drop its enqueue lease (a running job keeps its own)."""
+        self._enqueued(keys=[self.job_key(job_id), self.leases_key], args=[job_id])
 
     def get(self, job_id: str) -> Job | None:
         """The job, or None if unknown or expired. A running job past its deadline is failed here."""

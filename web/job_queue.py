@@ -55,6 +55,10 @@ class JobQueue:
             log.error("could not enqueue job %s: %s", job.id, exc)
             self.store.fail(job.id, ErrorCode.ENQUEUE_FAILED, "The job could not be queued.")
             raise ApiError(ErrorCode.SERVICE_UNAVAILABLE, "The queue is unavailable; try again shortly.") from None
+        try:
+            self.store.enqueued(job.id)
+        except Exception as exc:  # the lease lapses and a worker sends a second message: harmless
+            log.warning("job %s: could not clear its enqueue lease: %s", job.id, exc)
         log.info("job %s queued: %s; %d page(s), %d bytes, output %s", job.id, describe(upload.files), pages,
                  sum(len(f.data) for f in upload.files), upload.params.output_format,
                  extra=logs.event("queued", queue=self.settings.queue_name))

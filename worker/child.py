@@ -151,9 +151,13 @@ def reap(store: JobStore) -> None:
                 store.lapse(job_id)  # the next pass sends it again
                 log.warning("job %s: could not re-queue it: %s", job_id, exc)
                 continue
-            log.warning("job %s re-queued: the lease of attempt %d lapsed (its worker stopped); %s", job_id,
-                        attempts, {"restored": "its message restored at the head of the queue",
-                                   "sent": "a new message sent"}.get(how, "its message sent again"))
+            if how == "again":
+                log.warning("job %s: queued but not taken within its lease (its message may be lost with a "
+                            "gateway or reaper that died); message sent again", job_id)
+            else:
+                log.warning("job %s re-queued: the lease of attempt %d lapsed (its worker stopped); %s", job_id,
+                            attempts, "its message restored at the head of the queue" if how == "restored"
+                            else "a new message sent")
 
 
 def forget(pid: int | None) -> None:

@@ -220,3 +220,22 @@ def test_every_final_status_counts_once_in_the_metrics(store, redis, final):
     snap = JobMetrics(redis, store.prefix).snapshot()
     assert snap.finished[str(final)] == 1
     assert sum(snap.finished.values()) == 1
+
+
+def test_a_job_whose_gateway_died_before_enqueueing_it_is_sent_by_a_reaper(store, redis):
+    """create() gives the job an enqueue lease; enqueued() drops it once the message is out. A
+    gateway killed in between leaves the lease to lapse, and a worker's reaper sends the message."""
+    sent = queued(store)
+    store.enqueued(sent)
+    assert redis.zscore(store.leases_key, sent) is None
+    orphan = queued(store)
+    assert redis.zscore(store.leases_key, orphan) is not None and store.lapsed_leases() == []
+    lapse(store, orphan)
+    assert store.lapsed_leases() == [orphan]
+    assert store.requeue_lapsed(orphan, max_attempts=2, resend_after=60) == ("resend", 0, 1)
+    assert store.get(orphan).status is Status.QUEUED and store.lapsed_leases() == []
+    # A worker that starts it before the gateway's enqueued() keeps its running lease.
+    racing = queued(store)
+    store.start(racing, "host:1", 30, 2, lease_ttl=30)
+    store.enqueued(racing)
+    assert redis.zscore(store.leases_key, racing) is not None
