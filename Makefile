@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint test-unit bench clean
+.PHONY: install run test lint test-unit faults soak bench clean
 
 install: $(STAMP)
 
@@ -29,6 +29,16 @@ lint: install
 # The unit layer alone: no service stack, no browser, a few seconds.
 test-unit: install
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
+
+# The fault suite alone (tests/faults: lost workers, Redis restart and Sentinel failover, gateway
+# restarts, slow clients, a short soak), with its figures; `make test` runs it too.
+faults: install
+	$(BIN)/python -m pytest tests/faults $(PYTEST_ARGS)
+
+# The long soak: 2,000 mixed jobs through the whole stack (15-25 minutes on 2 shared cores).
+SOAK_JOBS ?= 2000
+soak: install
+	SOAK_JOBS=$(SOAK_JOBS) $(BIN)/python -m pytest tests/faults/test_soak.py $(PYTEST_ARGS)
 
 bench: install
 	$(BIN)/python -m pip install --quiet -e '.[worker,gateway,test,bench]'

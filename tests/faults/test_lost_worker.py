@@ -87,6 +87,8 @@ def test_a_lost_workers_running_job_is_rerun_by_the_survivor(fault_stacks, recei
     assert not late or rerun.started_at <= min(late), figures
 
     # Its original message was restored, not left to come back after the visibility timeout.
+    assert f"job {doomed} re-queued: the lease of attempt 1 lapsed (its worker stopped); its message restored " \
+           "at the head of the queue" in stack.log("worker2")
     assert not stack.redis.hlen("unacked")
     time.sleep(3)
     after = stack.store.get(doomed)
