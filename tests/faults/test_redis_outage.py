@@ -127,7 +127,8 @@ def run_outage(stack: FaultStack, receipt: bytes, small: bytes, kill, restore, s
                    accepting_again_s=round(back_at - killed_at, 2), ready_s=round(ready_s, 2),
                    consuming_again_s=round(min(started_after) - killed_at, 2) if started_after else None,
                    slowest_answer_while_down_s=round(max(s for *_, s in down), 3), answers_while_down=statuses,
-                   failed_codes=sorted({b.get("error", {}).get("code") for b in final.values() if b["status"] == "failed"}))
+                   failed_codes=sorted({b.get("error", {}).get("code") for b in final.values()
+                                        if b["status"] == "failed"}))
     report(scenario, **figures)
 
     assert counts["succeeded"] == len(ids), figures

@@ -5,10 +5,10 @@ pages, a scanned PDF of two pages, an upload the gateway refuses (415), one it a
 the worker cannot decode (failed: undecodable_image), and a cancel. Every accepted job must
 end as expected (none lost), no answer may be a 5xx, the RSS of every worker child and
 gateway process after the last job must be within 15% of its RSS after the first 10% of
-jobs (both sampled with the service idle between jobs), and once the (short) result TTL has passed Redis holds no job keys and its memory is
-back near where it started.
+jobs (both sampled with the service idle between jobs), and once the (short) result TTL
+has passed Redis holds no job keys and its memory is back near where it started.
 
-CI runs SOAK_JOBS=200 (about 3 minutes on 2 shared cores); `make soak` runs 2,000.
+CI runs SOAK_JOBS=200 (about 2 minutes on 2 shared cores); `make soak` runs 2,000.
 """
 from __future__ import annotations
 
@@ -239,7 +239,8 @@ def test_soak_mixed_jobs(fault_stacks, receipt_jpeg):
     growth = {name: round((rss_late.get(name) or 0) / value - 1, 3)
               for name, value in rss_early.items() if value and rss_late.get(name)}
     figures = {"jobs": JOBS, "seconds": round(took), "outcomes": dict(soak.outcomes), "http": dict(soak.http),
-               "problems": len(soak.problems), "rss_after_first_10pct_mib": {k: round(v or 0, 1) for k, v in rss_early.items()},
+               "problems": len(soak.problems),
+               "rss_after_first_10pct_mib": {k: round(v or 0, 1) for k, v in rss_early.items()},
                "rss_after_last_mib": {k: round(v or 0, 1) for k, v in rss_late.items()}, "rss_growth": growth,
                "redis_before": baseline, "redis_after_ttl": after}
     report("soak", **figures)
