@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 LOCKS := requirements.lock requirements-web.lock
 
-.PHONY: install run test lint lock lock-check test-unit fuzz bench clean
+.PHONY: install run test lint lock lock-check test-unit fuzz faults soak bench clean
 
 install: $(STAMP)
 
@@ -48,6 +48,17 @@ FUZZ_CASES ?= 3000
 fuzz: install
 	$(BIN)/python -m tests.fuzz.api_fuzz --examples $(FUZZ_EXAMPLES)
 	OCR_FUZZ_CASES=$(FUZZ_CASES) $(BIN)/python -m pytest tests/fuzz/test_decoders.py -p no:cacheprovider -q -s
+
+# The fault suite alone (tests/faults: lost workers, Redis restart and Sentinel failover, gateway
+# restarts, slow clients, a short soak), with its figures; `make test` runs it too.
+faults: install
+	$(BIN)/python -m pytest tests/faults $(PYTEST_ARGS)
+
+# The long soak: 2,200 submissions, 2,090 of them accepted jobs (the rest refused bad uploads),
+# through the whole stack (about 11 minutes on 2 shared cores).
+SOAK_JOBS ?= 2200
+soak: install
+	SOAK_JOBS=$(SOAK_JOBS) $(BIN)/python -m pytest tests/faults/test_soak.py $(PYTEST_ARGS)
 
 bench: install
 	$(BIN)/python -m pip install --quiet $(addprefix -c ,$(LOCKS)) -e '.[worker,gateway,client,local,test,bench]'

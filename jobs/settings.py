@@ -19,6 +19,8 @@ class Settings(BaseSettings):
 
     # Where jobs, uploads and the Celery queue live. Never expose this Redis publicly.
     redis_url: str = "redis://127.0.0.1:6379/0"
+    # With Redis Sentinel (OCR_REDIS_URL=sentinel://host:26379;sentinel://host2:26379/0): the master's name.
+    redis_sentinel_master: str = "mymaster"
     queue_name: str = "ocr"
     key_prefix: str = "ocr"
 
@@ -44,6 +46,9 @@ class Settings(BaseSettings):
     max_queued_jobs: int = Field(100, ge=1)  # backpressure: 503 + Retry-After once this many jobs wait
     retry_after: int = Field(5, gt=0)  # seconds suggested to clients in Retry-After
     max_attempts: int = Field(2, ge=1)  # a job whose worker child died is re-run until this many attempts
+    # A running job's lease: its child renews it every heartbeat; once it lapses (the child, its worker or
+    # its machine died), a surviving worker re-queues the job. None: max(5 s, 5 heartbeat intervals).
+    job_lease_ttl: float | None = Field(None, gt=0)
 
     # Workers: one prefork child per core group, pinned to it, with that many ORT threads.
     cores_per_group: int | None = Field(None, ge=1)  # None: 2 (SMT siblings kept together)
@@ -62,11 +67,14 @@ class Settings(BaseSettings):
     # to finish, then go back to the queue for another worker. A warm shutdown (SIGTERM) waits for them.
     soft_shutdown_timeout: float = Field(60.0, ge=0)
 
-    # Gateway (gunicorn gthread: threads hold waiting /ocr requests cheaply).
+    # Gateway: gunicorn with gevent workers, one greenlet per connection, so slow clients and
+    # waiting /ocr requests are cheap and never take a thread others need; gthread is the fallback.
     host: str = "0.0.0.0"
     port: int = 5005
     web_workers: int = Field(2, ge=1)
-    web_threads: int = Field(32, ge=1)
+    web_worker_class: Literal["gevent", "gthread"] = "gevent"
+    web_connections: int = Field(1000, ge=1)  # gevent: open connections per gateway process
+    web_threads: int = Field(32, ge=1)  # gthread only: requests per gateway process at once
 
     # TEST ONLY, never in production: a worker child that reads a file containing this marker
     # crashes on purpose (worker/child.py `crash_hook`), so tests can prove crash isolation. Off (None).
@@ -99,6 +107,11 @@ class Settings(BaseSettings):
     def broker_visibility_timeout(self) -> int:
         """Seconds before an unacknowledged message (its worker died) is delivered again."""
         return self.visibility_timeout or int(self.time_limits(self.max_pdf_pages)[1]) + 60
+
+    @property
+    def lease_ttl(self) -> float:
+        """Seconds a running job's lease lasts without a renewal before it is re-queued."""
+        return self.job_lease_ttl or max(5.0, self.heartbeat_interval * 5)
 
     @property
     def max_body_bytes(self) -> int:

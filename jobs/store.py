@@ -9,6 +9,13 @@ Binary results (output_format=pdf) are not JSON: their bytes go under an output 
 their own (a list, one entry per document), written by the same compare-and-set that
 sets "succeeded" and given the record's TTL, so a job has its documents exactly when it
 succeeded, and they expire with it.
+
+Leases: a running job has an entry in one sorted set (`<prefix>:leases`, score = expiry in
+Redis' clock) that the child running it renews with every heartbeat. A job whose lease
+lapsed lost its child, worker or machine: any surviving worker's reaper (`reap`) puts it
+back in the queue as a new attempt, or fails it `worker_lost` once its attempts are used up.
+A message for a job whose lease still runs (a duplicate, or the dead worker's own message
+coming back after the visibility timeout) is skipped: no job runs twice at once.
 """
 from __future__ import annotations
 
@@ -28,13 +35,18 @@ log = logging.getLogger(__name__)
 
 # A running job not finished this long after its hard time limit lost its worker.
 DEADLINE_GRACE = 5.0
-# How long a "finished" notification waits for a BLPOP that may come a moment late.
+# A new job's lease until the gateway has sent its queue message: a gateway killed between
+# storing the job and sending the message leaves a queued job nobody would ever run; once
+# this lapses, a worker's reaper sends the message instead.
+ENQUEUE_GRACE = 30.0
+# How long a "finished" notification waits for a BLPOP that may come a moment late (never
+# longer than the job itself is kept).
 DONE_LIST_TTL = 120
 
-# KEYS: job, done list, upload, output. ARGV: allowed statuses (comma-separated), new
-# status, terminal ("1"/"0"), guard field, guard value, the number n of documents, the n
-# documents' bytes, then field/value pairs to set. The record keeps its own TTL; every
-# change restarts it, so a finished job lives that long, and its documents with it.
+# KEYS: job, done list, upload, leases, output. ARGV: allowed statuses (comma-separated),
+# new status, terminal ("1"/"0"), guard field, guard value, job id, the number n of
+# documents, the n documents' bytes, then field/value pairs to set. The record keeps its own
+# TTL; every change restarts it, so a finished job lives that long, and its documents with it.
 _TRANSITION = """
 local cur = redis.call('HGET', KEYS[1], 'status')
 if not cur then return {'', 0} end
@@ -44,31 +56,48 @@ for s in string.gmatch(ARGV[1], '[^,]+') do
 end
 if not allowed then return {cur, 0} end
 if ARGV[4] ~= '' and redis.call('HGET', KEYS[1], ARGV[4]) ~= ARGV[5] then return {cur, 0} end
-local documents = tonumber(ARGV[6])
+local documents = tonumber(ARGV[7])
 redis.call('HSET', KEYS[1], 'status', ARGV[2])
-for i = 7 + documents, #ARGV, 2 do
+for i = 8 + documents, #ARGV, 2 do
   redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
 end
 local ttl = tonumber(redis.call('HGET', KEYS[1], 'ttl'))
 redis.call('EXPIRE', KEYS[1], ttl)
 if ARGV[3] == '1' then
-  redis.call('DEL', KEYS[3], KEYS[4])
-  for i = 7, 6 + documents do
-    redis.call('RPUSH', KEYS[4], ARGV[i])
+  redis.call('DEL', KEYS[3], KEYS[5])
+  for i = 8, 7 + documents do
+    redis.call('RPUSH', KEYS[5], ARGV[i])
   end
-  if documents > 0 then redis.call('EXPIRE', KEYS[4], ttl) end
+  if documents > 0 then redis.call('EXPIRE', KEYS[5], ttl) end
   redis.call('RPUSH', KEYS[2], ARGV[2])
-  redis.call('EXPIRE', KEYS[2], %d)
+  redis.call('EXPIRE', KEYS[2], math.min(%d, ttl))
+  redis.call('ZREM', KEYS[4], ARGV[6])
 end
 return {cur, 1}
 """ % DONE_LIST_TTL
 
-# KEYS: job, done list, upload. ARGV: now, deadline, worker, max attempts, failure error JSON.
-# A job is taken from queued, or from running when its message came back after a lost worker.
-_START = """
+# Redis' clock, in seconds: leases are compared across machines, so no host's clock decides.
+_CLOCK = """
+local t = redis.call('TIME')
+local clock = tonumber(t[1]) + tonumber(t[2]) / 1e6
+"""
+
+# KEYS: job, done list, upload, leases. ARGV: now, deadline, worker, max attempts, failure
+# error JSON, job id, lease seconds. A job is taken from queued; from running only when its
+# lease lapsed (its child died and its message came back before the reaper re-queued it).
+# A job running under a live lease is "held": this message is a duplicate and is dropped.
+# The same worker starting its own running job again (a retried call) gets its attempt back.
+_START = _CLOCK + """
 local cur = redis.call('HGET', KEYS[1], 'status')
 if not cur then return {'', 0} end
 if cur ~= 'queued' and cur ~= 'running' then return {cur, 0} end
+if cur == 'running' then
+  if redis.call('HGET', KEYS[1], 'worker') == ARGV[3] then
+    return {'running', tonumber(redis.call('HGET', KEYS[1], 'attempts'))}
+  end
+  local lease = redis.call('ZSCORE', KEYS[4], ARGV[6])
+  if lease and tonumber(lease) > clock then return {'held', 0} end
+end
 local attempts = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
 local ttl = tonumber(redis.call('HGET', KEYS[1], 'ttl'))
 if attempts > tonumber(ARGV[4]) then
@@ -76,19 +105,81 @@ if attempts > tonumber(ARGV[4]) then
   redis.call('EXPIRE', KEYS[1], ttl)
   redis.call('DEL', KEYS[3])
   redis.call('RPUSH', KEYS[2], 'failed')
-  redis.call('EXPIRE', KEYS[2], %d)
+  redis.call('EXPIRE', KEYS[2], math.min(%d, ttl))
+  redis.call('ZREM', KEYS[4], ARGV[6])
   return {'exhausted', attempts}
 end
 redis.call('HSET', KEYS[1], 'status', 'running', 'started_at', ARGV[1], 'deadline', ARGV[2], 'worker', ARGV[3])
 redis.call('EXPIRE', KEYS[1], ttl)
+redis.call('ZADD', KEYS[4], clock + tonumber(ARGV[7]), ARGV[6])
 return {'running', attempts}
 """ % DONE_LIST_TTL
 
-# KEYS: job. ARGV: pages done. Records progress only while the job runs (a canceled or
-# expired job is neither changed nor recreated) and returns the status, so the worker
-# learns of a cancellation between pages.
+# KEYS: job, leases. ARGV: job id, worker, lease seconds. The running child extends its job's
+# lease; returns the job's status ("" if gone) so a renewal also notices a cancel or a re-queue.
+_RENEW = _CLOCK + """
+local cur = redis.call('HGET', KEYS[1], 'status')
+if cur == 'running' and redis.call('HGET', KEYS[1], 'worker') == ARGV[2] then
+  redis.call('ZADD', KEYS[2], clock + tonumber(ARGV[3]), ARGV[1])
+end
+return cur or ''
+"""
+
+# KEYS: job, leases. ARGV: job id. The gateway sent the queue message: the job needs no
+# lease until a worker starts it (which sets its running lease in the same step as the status).
+_ENQUEUED = """
+if redis.call('HGET', KEYS[1], 'status') == 'queued' then redis.call('ZREM', KEYS[2], ARGV[1]) end
+return 1
+"""
+
+# KEYS: leases. ARGV: how many. The ids of jobs whose lease lapsed.
+_LAPSED = _CLOCK + """
+return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', clock, 'LIMIT', 0, tonumber(ARGV[1]))
+"""
+
+# KEYS: job, done list, upload, leases. ARGV: job id, max attempts, failure error JSON, now,
+# seconds a re-queued job may wait for a worker before its message is sent again.
+# Returns {what, attempts, pages}: "requeued" (send it a message), "resend" (re-queued
+# earlier but never taken: send another message), "exhausted" (failed), or "" (nothing to do:
+# renewed, finished or gone meanwhile; a stale lease is dropped).
+_REQUEUE = _CLOCK + """
+local lease = redis.call('ZSCORE', KEYS[4], ARGV[1])
+if not lease or tonumber(lease) > clock then return {'', 0, 0} end
+local cur = redis.call('HGET', KEYS[1], 'status')
+if cur ~= 'running' and cur ~= 'queued' then
+  redis.call('ZREM', KEYS[4], ARGV[1])
+  return {'', 0, 0}
+end
+local attempts = tonumber(redis.call('HGET', KEYS[1], 'attempts') or '0')
+local pages = tonumber(redis.call('HGET', KEYS[1], 'progress_total') or '1')
+local ttl = tonumber(redis.call('HGET', KEYS[1], 'ttl'))
+if cur == 'queued' then
+  redis.call('ZADD', KEYS[4], clock + tonumber(ARGV[5]), ARGV[1])
+  return {'resend', attempts, pages}
+end
+if attempts >= tonumber(ARGV[2]) then
+  redis.call('HSET', KEYS[1], 'status', 'failed', 'finished_at', ARGV[4], 'error', ARGV[3])
+  redis.call('EXPIRE', KEYS[1], ttl)
+  redis.call('DEL', KEYS[3])
+  redis.call('RPUSH', KEYS[2], 'failed')
+  redis.call('EXPIRE', KEYS[2], math.min(%d, ttl))
+  redis.call('ZREM', KEYS[4], ARGV[1])
+  return {'exhausted', attempts, pages}
+end
+redis.call('HSET', KEYS[1], 'status', 'queued', 'worker', '', 'requeued_at', ARGV[4])
+redis.call('HDEL', KEYS[1], 'deadline')
+redis.call('EXPIRE', KEYS[1], ttl)
+redis.call('ZADD', KEYS[4], clock + tonumber(ARGV[5]), ARGV[1])
+return {'requeued', attempts, pages}
+""" % DONE_LIST_TTL
+
+# KEYS: job. ARGV: pages done, worker ("" for any). Records progress only while the job runs
+# (a canceled or expired job is neither changed nor recreated) and returns the status, so the
+# worker learns of a cancellation between pages; a run another worker has taken over since
+# (its lease had lapsed) is told "" as if the job were gone.
 _PROGRESS = """
 local cur = redis.call('HGET', KEYS[1], 'status')
+if ARGV[2] ~= '' and cur == 'running' and redis.call('HGET', KEYS[1], 'worker') ~= ARGV[2] then return '' end
 if cur == 'running' then redis.call('HSET', KEYS[1], 'progress_done', ARGV[1]) end
 return cur or ''
 """
@@ -122,6 +213,10 @@ class JobStore:
         self.prefix = prefix
         self._transition = redis.register_script(_TRANSITION)
         self._start = redis.register_script(_START)
+        self._renew = redis.register_script(_RENEW)
+        self._lapsed = redis.register_script(_LAPSED)
+        self._enqueued = redis.register_script(_ENQUEUED)
+        self._requeue = redis.register_script(_REQUEUE)
         self._heartbeat = redis.register_script(_HEARTBEAT)
         self._progress = redis.register_script(_PROGRESS)
         self._note = redis.register_script(_NOTE)
@@ -143,8 +238,12 @@ class JobStore:
     def workers_key(self) -> str:
         return f"{self.prefix}:workers"
 
+    @property
+    def leases_key(self) -> str:
+        return f"{self.prefix}:leases"
+
     def _keys(self, job_id: str) -> list[str]:
-        return [self.job_key(job_id), self.done_key(job_id), self.upload_key(job_id)]
+        return [self.job_key(job_id), self.done_key(job_id), self.upload_key(job_id), self.leases_key]
 
     def _transition_keys(self, job_id: str) -> list[str]:
         return [*self._keys(job_id), self.output_key(job_id)]
@@ -170,8 +269,13 @@ class JobStore:
             pipe.expire(self.upload_key(job_id), ttl)
             pipe.hset(self.job_key(job_id), mapping=fields)  # type: ignore[arg-type]  # str keys are fine
             pipe.expire(self.job_key(job_id), ttl)
+            pipe.zadd(self.leases_key, {job_id: now + ENQUEUE_GRACE})  # until enqueued() (this host's clock)
             pipe.execute()
         return Job(job_id, Status.QUEUED, now, ttl, options, list(file_meta), progress_total=total)
+
+    def enqueued(self, job_id: str) -> None:
+        """The job's queue message is sent: drop its enqueue lease (a running job keeps its own)."""
+        self._enqueued(keys=[self.job_key(job_id), self.leases_key], args=[job_id])
 
     def get(self, job_id: str) -> Job | None:
         """The job, or None if unknown or expired. A running job past its deadline is failed here."""
@@ -207,14 +311,16 @@ class JobStore:
         return int(self._heartbeat(keys=[self.workers_key], args=["", ttl]))
 
     # worker side
-    def start(self, job_id: str, worker: str, hard_time_limit: float, max_attempts: int) -> tuple[str, int]:
-        """Claim the job for a run. Returns ("running", attempt), ("exhausted", attempts) once the
-        attempts are used up (the job is failed), or (its other status or "" if gone, 0)."""
+    def start(self, job_id: str, worker: str, hard_time_limit: float, max_attempts: int,
+              lease_ttl: float = 10.0) -> tuple[str, int]:
+        """Claim the job for a run under a lease of `lease_ttl` seconds. Returns ("running", attempt),
+        ("exhausted", attempts) once the attempts are used up (the job is failed), ("held", 0) while
+        another child runs it under a live lease, or (its other status or "" if gone, 0)."""
         now = time.time()
         deadline = now + hard_time_limit + DEADLINE_GRACE
         error = json.dumps(self._exhausted_error(job_id, max_attempts))
         status, attempts = self._start(
-            keys=self._keys(job_id), args=[repr(now), repr(deadline), worker, max_attempts, error]
+            keys=self._keys(job_id), args=[repr(now), repr(deadline), worker, max_attempts, error, job_id, lease_ttl]
         )
         if status == b"exhausted":
             events.finished(self.redis, self.prefix, job_id, Status.FAILED, error)
@@ -245,24 +351,56 @@ class JobStore:
         """Set a field of a running job's record (nothing if the job is gone or finished)."""
         self._note(keys=[self.job_key(job_id)], args=[field, value])
 
+    def renew_lease(self, job_id: str, worker: str, lease_ttl: float) -> Status | None:
+        """Extend the lease of a job this worker runs; returns the job's status (None if gone)."""
+        return _status(self._renew(keys=[self.job_key(job_id), self.leases_key], args=[job_id, worker, lease_ttl]))
+
+    def lapsed_leases(self, limit: int = 100) -> list[str]:
+        """Jobs whose lease ran out (by Redis' clock): their child stopped renewing it."""
+        return [raw.decode() for raw in self._lapsed(keys=[self.leases_key], args=[limit])]
+
+    def lapse(self, job_id: str) -> None:
+        """Mark the job's lease lapsed now, so the next reaper pass handles it again."""
+        self.redis.zadd(self.leases_key, {job_id: 0}, xx=True)
+
+    def requeue_lapsed(self, job_id: str, max_attempts: int, resend_after: float) -> tuple[str, int, int]:
+        """Re-queue a job whose lease lapsed, or fail it once its attempts are used up.
+
+        Returns (what, attempts so far, pages): "requeued" or "resend" (the caller sends the
+        job a queue message), "exhausted" (failed `worker_lost`), or "" (nothing to do). The
+        job keeps a lease of `resend_after` seconds while it waits, so a message lost with a
+        dying reaper is sent again."""
+        error = json.dumps(self._exhausted_error(job_id, max_attempts))
+        what, attempts, pages = self._requeue(
+            keys=self._keys(job_id), args=[job_id, max_attempts, error, repr(time.time()), resend_after]
+        )
+        if what == b"exhausted":
+            events.finished(self.redis, self.prefix, job_id, Status.FAILED, error)
+        return what.decode(), int(attempts), int(pages)
+
     def load_upload(self, job_id: str, index: int = 0) -> bytes | None:
         """One uploaded file (fetched one at a time: a batch is never all in memory twice)."""
         data: bytes | None = self.redis.lindex(self.upload_key(job_id), index)  # type: ignore[assignment]
         return data
 
-    def progress(self, job_id: str, done: int) -> Status | None:
-        """Record pages done while the job runs; returns its status (None if it is gone)."""
-        status = self._progress(keys=[self.job_key(job_id)], args=[done])
+    def progress(self, job_id: str, done: int, worker: str = "") -> Status | None:
+        """Record pages done while the job runs; returns its status (None if it is gone, or if
+        `worker` is given and another worker runs the job now)."""
+        status = self._progress(keys=[self.job_key(job_id)], args=[done, worker])
         return _status(status)
 
-    def succeed(self, job_id: str, result: dict[str, Any], documents: Sequence[bytes] = ()) -> bool:
+    def succeed(self, job_id: str, result: dict[str, Any], documents: Sequence[bytes] = (),
+                worker: str | None = None) -> bool:
         """Record the result, and a binary result's documents under the output key, in one
-        compare-and-set: a job canceled or expired meanwhile gets neither."""
+        compare-and-set: a job canceled, expired or taken over by another worker meanwhile
+        (only this worker's run counts, if `worker` is given) gets neither."""
         fields = {"finished_at": repr(time.time()), "result": json.dumps(result)}
         total = self.redis.hget(self.job_key(job_id), "progress_total")
         if isinstance(total, bytes):
             fields["progress_done"] = total.decode()
-        return self._apply(job_id, (Status.RUNNING,), Status.SUCCEEDED, fields=fields, documents=documents)[1]
+        guard = ("worker", worker) if worker else None
+        return self._apply(job_id, (Status.RUNNING,), Status.SUCCEEDED, fields=fields, guard=guard,
+                           documents=documents)[1]
 
     def fail(
         self,
@@ -300,7 +438,7 @@ class JobStore:
             raise ValueError("documents are stored with a final status only")
         before, applied = self._transition(
             keys=self._transition_keys(job_id),
-            args=[",".join(from_statuses), str(to_status), "1" if terminal else "0", guard_field, guard_value,
+            args=[",".join(from_statuses), str(to_status), "1" if terminal else "0", guard_field, guard_value, job_id,
                   len(documents), *documents, *pairs],
         )
         if applied and terminal:  # once per job: the compare-and-set lets only one final status through

@@ -59,10 +59,24 @@ def port_is_free(port: int) -> bool:
         return True
 
 
-def redis_command(port: int, data_dir: Path) -> list[str]:
-    # Jobs are short-lived: no snapshots, no AOF; loopback only.
+def redis_command(port: int, data_dir: Path, aof: bool = False) -> list[str]:
+    # Jobs are short-lived: no snapshots, no AOF (unless asked: the compose file's AOF, fsynced
+    # every second, for tests that restart Redis); loopback only.
+    persistence = ["--appendonly", "yes", "--appendfsync", "everysec"] if aof else ["--appendonly", "no"]
     return [find_redis_server(), "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-            "--appendonly", "no", "--dir", str(data_dir), "--loglevel", "warning"]
+            *persistence, "--dir", str(data_dir), "--loglevel", "warning"]
+
+
+def sentinel_config(port: int, master_port: int, data_dir: Path, master_name: str = "mymaster",
+                    down_after_ms: int = 1000, failover_timeout_ms: int = 5000) -> str:
+    """A Sentinel's configuration watching a master on loopback (quorum 2 of 3 sentinels)."""
+    return "\n".join([
+        f"port {port}", "bind 127.0.0.1", f"dir {data_dir}", "loglevel warning",
+        f"sentinel monitor {master_name} 127.0.0.1 {master_port} 2",
+        f"sentinel down-after-milliseconds {master_name} {down_after_ms}",
+        f"sentinel failover-timeout {master_name} {failover_timeout_ms}",
+        f"sentinel parallel-syncs {master_name} 1", "",
+    ])
 
 
 def worker_command() -> list[str]:
@@ -90,6 +104,9 @@ class LocalStack:
         full_env = {**self.env, **(env or {})}
         if self.log_dir is not None:
             self.log_dir.mkdir(parents=True, exist_ok=True)
+            previous = self._log_files.pop(name, None)  # a restart under the same name
+            if previous is not None:
+                previous.close()
             log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 (open while the process runs)
             self._log_files[name] = log
             proc = subprocess.Popen(command, cwd=REPO, env=full_env, stdout=log, stderr=subprocess.STDOUT,
@@ -102,28 +119,53 @@ class LocalStack:
         self.stopped.discard(name)
         return proc
 
-    def start_redis(self, port: int | None = None, name: str = "redis") -> str:
+    def start_redis(self, port: int | None = None, name: str = "redis", aof: bool = False,
+                    extra: tuple[str, ...] = (), service: bool = True, timeout: float = 10.0) -> str:
+        """Start redis-server (again on the same port and data, e.g. its AOF, when restarted under
+        the same name); `service`: this is the Redis the service's processes are given."""
         port = port or free_port()
         data_dir = (self.log_dir or RUN_DIR) / f"{name}-data"
         data_dir.mkdir(parents=True, exist_ok=True)
-        self.start(name, redis_command(port, data_dir))
-        self.redis_url = f"redis://127.0.0.1:{port}/0"
-        self.env["OCR_REDIS_URL"] = self.redis_url
-        deadline = time.monotonic() + 10
+        self.start(name, [*redis_command(port, data_dir, aof), *extra])
+        url = f"redis://127.0.0.1:{port}/0"
+        if service:
+            self.redis_url = url
+            self.env["OCR_REDIS_URL"] = url
+        self._wait_pong(name, port, timeout)
+        return url
+
+    def start_sentinel(self, port: int, master_port: int, name: str, down_after_ms: int = 1000,
+                       failover_timeout_ms: int = 5000) -> None:
+        """A Redis Sentinel (the same redis-server binary, in sentinel mode) watching the master."""
+        data_dir = (self.log_dir or RUN_DIR) / f"{name}-data"
+        data_dir.mkdir(parents=True, exist_ok=True)
+        config = data_dir / "sentinel.conf"  # Sentinel rewrites its own config file: a private copy
+        config.write_text(sentinel_config(port, master_port, data_dir, down_after_ms=down_after_ms,
+                                          failover_timeout_ms=failover_timeout_ms))
+        self.start(name, [find_redis_server(), str(config), "--sentinel"])
+        self._wait_pong(name, port, 10.0)
+
+    def _wait_pong(self, name: str, port: int, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
                 with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
                     s.sendall(b"PING\r\n")
                     if s.recv(16).startswith(b"+PONG"):
-                        return self.redis_url
+                        return
             except OSError:
                 pass
             self._check_alive(name)
             time.sleep(0.05)
-        raise RuntimeError(f"Redis did not start on port {port}")
+        raise RuntimeError(f"Redis ({name}) did not start on port {port}")
 
-    def start_worker(self, name: str = "worker", env: dict[str, str] | None = None) -> subprocess.Popen:
-        return self.start(name, worker_command(), env)
+    def start_worker(self, name: str = "worker", env: dict[str, str] | None = None,
+                     cpus: list[int] | None = None) -> subprocess.Popen:
+        """The worker; `cpus`: the CPUs it may use (like a container's cpuset), through taskset."""
+        command = worker_command()
+        if cpus is not None and shutil.which("taskset"):
+            command = ["taskset", "-c", ",".join(map(str, cpus)), *command]
+        return self.start(name, command, env)
 
     def start_gateway(self, port: int | None = None, name: str = "web", env: dict[str, str] | None = None,
                       host: str = "127.0.0.1") -> str:
@@ -182,8 +224,8 @@ class LocalStack:
         return proc.returncode
 
     def stop_all(self) -> None:
-        order = sorted(self.procs, key=lambda n: (n.startswith("redis"), n.startswith("worker")))
-        for name in order:  # gateways, then workers, then Redis
+        order = sorted(self.procs, key=lambda n: (n.startswith(("redis", "sentinel")), n.startswith("worker")))
+        for name in order:  # gateways, then workers, then Redis and its sentinels
             self.stop(name)
 
     def _check_alive(self, name: str) -> None:

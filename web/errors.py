@@ -5,6 +5,8 @@ Codes and their statuses are jobs/errors.py's one table; a 503 always carries Re
 from __future__ import annotations
 
 import logging
+import socket
+import time
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
@@ -28,6 +30,39 @@ HTTP_CODES = {
     415: (ErrorCode.UNSUPPORTED_MEDIA_TYPE, "Send application/json or multipart/form-data."),
     431: (ErrorCode.HEADERS_TOO_LARGE, "The request headers are too large."),
 }
+
+
+# A body refused as too large is still read (and dropped) up to this many times the body limit,
+# for at most DRAIN_SECONDS, before the connection closes: clients that send the whole body
+# before reading the answer (Python's urllib, many others) then read the 413 instead of a
+# broken pipe. A larger declared body is not drained: the connection just closes.
+DRAIN_FACTOR = 2
+DRAIN_SECONDS = 10.0
+
+
+def drain_request_body(limit: int, seconds: float = DRAIN_SECONDS) -> int:
+    """Read and drop what is left of the request body, up to `limit` bytes and `seconds`; returns bytes read."""
+    stream = request.environ.get("wsgi.input")
+    length = request.content_length
+    if stream is None or (length is not None and length > limit):
+        return 0
+    sock = request.environ.get("gunicorn.socket")
+    deadline = time.monotonic() + seconds
+    drained = 0
+    try:
+        while drained < limit:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            if isinstance(sock, socket.socket):
+                sock.settimeout(left)  # a sender stalling mid-body cannot hold the drain longer
+            chunk = stream.read(min(256 * 1024, limit - drained))
+            if not chunk:
+                break
+            drained += len(chunk)
+    except (OSError, ValueError):
+        pass
+    return drained
 
 
 class ApiError(Exception):
@@ -68,6 +103,7 @@ def register_error_handlers(app: Flask) -> None:
     def http_error(exc: HTTPException) -> Response:
         status = exc.code or 500
         code, message = HTTP_CODES.get(status, (ErrorCode.HTTP_ERROR, "The request could not be handled."))
+        headers = {}
         if status == 413:
             limit = app.config.get("MAX_CONTENT_LENGTH")
             length = request.content_length
@@ -78,7 +114,8 @@ def register_error_handlers(app: Flask) -> None:
                            "field that is not a file.")
             elif limit:
                 message = f"The request body is larger than the limit of {limit} bytes."
-        headers = {}
+                drain_request_body(DRAIN_FACTOR * limit)
+            headers["Connection"] = "close"
         valid_methods = getattr(exc, "valid_methods", None)
         if status == 405 and valid_methods:
             headers["Allow"] = ", ".join(valid_methods)

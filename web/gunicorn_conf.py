@@ -1,7 +1,10 @@
 """gunicorn settings for the gateway: `gunicorn -c web/gunicorn_conf.py 'web:create_app()'`.
 
-gthread: a request waiting on BLPOP for a synchronous result holds one cheap thread,
-not a whole process. Values come from the same OCR_* settings as everything else.
+gevent workers (OCR_WEB_WORKER_CLASS): every connection is a greenlet, so a request waiting on
+BLPOP for a synchronous result, or a client sending its request a byte at a time, costs a
+few kilobytes and holds nothing others need. With gthread (the fallback) each of them holds
+one of OCR_WEB_THREADS threads, and 200 slow clients stop the gateway (docs/RELIABILITY.md).
+Values come from the same OCR_* settings as everything else.
 """
 import os
 import tempfile
@@ -21,10 +24,11 @@ if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix=_METRICS_PREFIX)
 
 bind = f"{_settings.host}:{_settings.port}"
-worker_class = "gthread"
+worker_class = _settings.web_worker_class
 workers = _settings.web_workers
-threads = _settings.web_threads
-# The gthread arbiter heartbeat is independent of request length; this only catches stuck workers.
+threads = _settings.web_threads  # gthread only
+worker_connections = _settings.web_connections  # gevent only
+# The arbiter heartbeat is independent of request length; this only catches stuck workers.
 timeout = 30
 graceful_timeout = int(_settings.sync_timeout) + 5
 keepalive = 5

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import logging
+import time
 
-from redis import Redis
+from redis.exceptions import ConnectionError, TimeoutError
 
 from jobs import logs
+from jobs.connection import connect
 from jobs.errors import ErrorCode
 from jobs.model import Job
 from jobs.producer import Producer
@@ -23,11 +25,10 @@ class JobQueue:
 
     def __init__(self, settings: Settings):
         self.settings = settings
-        self.redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5)
+        # Fail fast: while Redis is away a request is answered 503 at once (web/errors.py), never held.
+        self.redis = connect(settings, socket_timeout=5)
         # BLPOP holds its connection for up to the sync timeout: a separate pool with a longer read timeout.
-        self.blocking_redis = Redis.from_url(
-            settings.redis_url, socket_connect_timeout=2, socket_timeout=settings.sync_timeout + 10
-        )
+        self.blocking_redis = connect(settings, socket_timeout=settings.sync_timeout + 10)
         self.store = JobStore(self.redis, settings.key_prefix)
         self.producer = Producer(settings)
 
@@ -54,17 +55,43 @@ class JobQueue:
             log.error("could not enqueue job %s: %s", job.id, exc)
             self.store.fail(job.id, ErrorCode.ENQUEUE_FAILED, "The job could not be queued.")
             raise ApiError(ErrorCode.SERVICE_UNAVAILABLE, "The queue is unavailable; try again shortly.") from None
+        try:
+            self.store.enqueued(job.id)
+        except Exception as exc:  # the lease lapses and a worker sends a second message: harmless
+            log.warning("job %s: could not clear its enqueue lease: %s", job.id, exc)
         log.info("job %s queued: %s; %d page(s), %d bytes, output %s", job.id, describe(upload.files), pages,
                  sum(len(f.data) for f in upload.files), upload.params.output_format,
                  extra=logs.event("queued", queue=self.settings.queue_name))
         return job
 
     def wait(self, job_id: str, timeout: float) -> Job | None:
-        """The finished job, or None if it did not finish within the timeout."""
-        if not self.store.wait_finished(job_id, timeout, self.blocking_redis):
-            return None
-        job = self.store.get(job_id)
-        return job if job is not None and job.finished else None
+        """The finished job, or None if it did not finish within the timeout.
+
+        A Redis outage (restart, failover) while the request waits does not end the wait: the
+        job goes on, so the request keeps waiting for it, reconnecting every half second, until
+        its timeout. Only if Redis is still away then does the error reach the client (503)."""
+        deadline = time.monotonic() + timeout
+        lost = False
+        while True:
+            left = deadline - time.monotonic()
+            try:
+                if lost:  # the notification may have come and gone while we were away
+                    job = self.store.get(job_id)
+                    if job is None or job.finished:
+                        return job
+                    lost = False
+                if left <= 0 or not self.store.wait_finished(job_id, left, self.blocking_redis):
+                    return None
+                job = self.store.get(job_id)
+                return job if job is not None and job.finished else None
+            except (ConnectionError, TimeoutError) as exc:
+                if left <= 0.5:
+                    raise
+                if not lost:
+                    log.warning("job %s: Redis unavailable while waiting for the result (%s); still waiting",
+                                job_id, exc)
+                lost = True
+                time.sleep(0.5)
 
     def workers_alive(self) -> int:
         """Worker children that reported alive within the heartbeat TTL."""

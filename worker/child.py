@@ -2,6 +2,10 @@
 
 Also the per-process job store (the main worker process uses one too, for hard time limits).
 Connected to Celery's child signals by worker/signals.py.
+
+Each child's heartbeat thread also renews the lease of the job it runs and reaps lapsed
+leases: a job whose child stopped renewing (killed with its worker or machine) is put back
+in the queue for whichever child is free, or failed once its attempts are used up.
 """
 from __future__ import annotations
 
@@ -14,8 +18,9 @@ import threading
 import time
 
 from billiard.process import current_process
-from redis import Redis
 
+from jobs.connection import OutageRetry, connect
+from jobs.producer import Producer
 from jobs.settings import get_settings
 from jobs.store import JobStore
 from ocrcore import OcrEngine, PipelineConfig
@@ -26,17 +31,36 @@ log = logging.getLogger(__name__)
 
 _engine: OcrEngine | None = None
 _store: JobStore | None = None
+_live_store: JobStore | None = None
+_producer: Producer | None = None
 _member = ""  # this child's name in the heartbeat set
+_running_job: str | None = None  # the job whose lease the heartbeat renews
 
 
 def job_store() -> JobStore:
-    """This process's JobStore."""
+    """This process's JobStore for jobs: a write during a Redis outage (restart, failover) waits and
+    retries for up to the hard time limit instead of failing the job it belongs to."""
     global _store
     if _store is None:
         settings = get_settings()
-        _store = JobStore(Redis.from_url(settings.redis_url, socket_connect_timeout=5, socket_timeout=30),
-                          settings.key_prefix)
+        redis = connect(settings, socket_timeout=30, connect_timeout=5, retry=OutageRetry(settings.hard_time_limit))
+        _store = JobStore(redis, settings.key_prefix)
     return _store
+
+
+def liveness_store() -> JobStore:
+    """The heartbeat thread's JobStore: fails fast, so a lapse in Redis is noticed, not waited out."""
+    global _live_store
+    if _live_store is None:
+        settings = get_settings()
+        _live_store = JobStore(connect(settings, socket_timeout=5, connect_timeout=2), settings.key_prefix)
+    return _live_store
+
+
+def running(job_id: str | None) -> None:
+    """The job this child runs now (None when it is done): its lease is renewed with each heartbeat."""
+    global _running_job
+    _running_job = job_id
 
 
 def engine() -> OcrEngine:
@@ -59,7 +83,7 @@ def member() -> str:
 def start() -> None:
     """In each prefork child, after fork: pin (unless a CPU quota is the limit), build the engine
     with one thread per CPU of its group, warm it, start the heartbeat."""
-    global _engine, _member, _store
+    global _engine, _member, _store, _live_store
     settings = get_settings()
     limit_memory(settings.child_memory_limit_mb)
     index = current_process().index
@@ -73,6 +97,7 @@ def start() -> None:
     )
     _engine.warmup()
     _store = None  # never reuse a connection opened before the fork
+    _live_store = None
     _member = member_name(current_process().pid)
     placement = f"pinned to CPUs {list(cpus)}" if plan.pinned else "not pinned (CPU quota)"
     log.info("child %d %s, %d threads, model %s loaded in %.2fs",
@@ -124,21 +149,66 @@ def crash_hook(data: bytes | None) -> bytes | None:
 
 
 def _heartbeat_loop() -> None:
-    """Tell the gateway's /readyz this child is alive; stops with the process, or when the
-    worker's main process is gone (an orphaned child may finish its job but takes no new one)."""
+    """Tell the gateway's /readyz this child is alive, renew the running job's lease and reap
+    lapsed ones; stops with the process, or when the worker's main process is gone (an orphaned
+    child may finish its job, but its lease lapses and the job is re-run elsewhere)."""
     settings = get_settings()
     parent = os.getppid()
+    healthy_since: float | None = None
     while os.getppid() == parent:
         try:
-            job_store().heartbeat(_member, settings.heartbeat_ttl)
+            store = liveness_store()
+            store.heartbeat(_member, settings.heartbeat_ttl)
+            job_id = _running_job
+            if job_id is not None:
+                store.renew_lease(job_id, _member, settings.lease_ttl)
+            now = time.monotonic()
+            healthy_since = healthy_since or now
+            # After a Redis outage every lease looks lapsed (nobody could renew): reap only once
+            # the running children have had a full lease to renew theirs.
+            if now - healthy_since >= settings.lease_ttl:
+                reap(store)
         except Exception as exc:  # Redis away: readiness lapses on its own; keep trying
+            healthy_since = None
             log.warning("heartbeat failed: %s", exc)
         time.sleep(settings.heartbeat_interval)
+
+
+def reap(store: JobStore) -> None:
+    """Re-queue the jobs whose lease lapsed (a new attempt on whichever child is free), or fail
+    those whose attempts are used up. Any child of any worker may do it; the compare-and-set in
+    the store lets exactly one re-queue each job."""
+    global _producer
+    settings = get_settings()
+    resend_after = max(60.0, settings.lease_ttl * 6)
+    for job_id in store.lapsed_leases():
+        what, attempts, pages = store.requeue_lapsed(job_id, settings.max_attempts, resend_after)
+        if what == "exhausted":
+            log.error("job %s failed: its worker died %d times", job_id, attempts)
+        elif what in ("requeued", "resend"):
+            try:
+                _producer = _producer or Producer(settings)
+                if what == "requeued":
+                    how = _producer.requeue(job_id, pages)
+                else:
+                    _producer.enqueue(job_id, pages)
+                    how = "again"
+            except Exception as exc:
+                store.lapse(job_id)  # the next pass sends it again
+                log.warning("job %s: could not re-queue it: %s", job_id, exc)
+                continue
+            if how == "again":
+                log.warning("job %s: queued but not taken within its lease (its message may be lost with a "
+                            "gateway or reaper that died); message sent again", job_id)
+            else:
+                log.warning("job %s re-queued: the lease of attempt %d lapsed (its worker stopped); %s", job_id,
+                            attempts, "its message restored at the head of the queue" if how == "restored"
+                            else "a new message sent")
 
 
 def forget(pid: int | None) -> None:
     """In the main process when a child exits: it no longer counts as alive."""
     try:
-        job_store().forget_worker(member_name(pid))
+        liveness_store().forget_worker(member_name(pid))
     except Exception as exc:
         log.warning("could not remove child %s from the heartbeat set: %s", pid, exc)

@@ -17,7 +17,7 @@ from celery.worker.request import Request
 from jobs import events
 from jobs.errors import ErrorCode
 from jobs.producer import TASK_NAME
-from jobs.settings import get_settings
+from jobs.settings import Settings, get_settings
 from jobs.store import JobStore
 from ocrcore import UnknownModelError
 
@@ -75,18 +75,30 @@ def run_ocr(self: Task, job_id: str) -> None:
     hard_limit, soft_limit = self.request.timelimit or (None, None)
     hard_limit = hard_limit or settings.hard_time_limit
     soft_limit = soft_limit or settings.soft_time_limit
+    member = child.member()
     status, attempt = store.start(
-        job_id, worker=child.member(), hard_time_limit=hard_limit, max_attempts=settings.max_attempts,
+        job_id, worker=member, hard_time_limit=hard_limit, max_attempts=settings.max_attempts,
+        lease_ttl=settings.lease_ttl,
     )
     if status == "exhausted":
         log.error("job %s failed: its worker died %d times", job_id, attempt - 1)
+        return
+    if status == "held":
+        log.info("job %s skipped: another worker runs it under a live lease (a duplicate message)", job_id)
         return
     if status != "running":
         log.info("job %s skipped: it is %s", job_id, status or "gone (expired)")
         return
     if attempt > 1:
         log.warning("job %s: attempt %d after a lost worker", job_id, attempt)
+    child.running(job_id)  # the heartbeat renews its lease from now on
+    try:
+        _run(store, job_id, member, settings, soft_limit)
+    finally:
+        child.running(None)
 
+
+def _run(store: JobStore, job_id: str, member: str, settings: Settings, soft_limit: float) -> None:
     job = store.get(job_id)
     if job is None:
         log.info("job %s expired while starting", job_id)
@@ -97,30 +109,33 @@ def run_ocr(self: Task, job_id: str) -> None:
         job.files,
         job.options,
         load=lambda index: child.crash_hook(store.load_upload(job_id, index)),
-        report=lambda done: store.progress(job_id, done),
+        report=lambda done: store.progress(job_id, done, worker=member),
     )
     started = time.perf_counter()
     try:
         result = runner.run()
     except SoftTimeLimitExceeded:
-        _fail(store, job_id, ErrorCode.TIME_LIMIT, f"OCR did not finish within the {soft_limit:g} s time limit.")
+        _fail(store, job_id, ErrorCode.TIME_LIMIT, f"OCR did not finish within the {soft_limit:g} s time limit.",
+              member)
     except JobStopped as stopped:
-        log.info("job %s stopped after %d page(s): it is %s", job_id, runner.done, stopped.status or "gone")
+        log.info("job %s stopped after %d page(s): it is %s", job_id, runner.done,
+                 stopped.status or "gone, or taken over by another worker")
     except FileError as exc:
-        _fail(store, job_id, exc.code, exc.message)
+        _fail(store, job_id, exc.code, exc.message, member)
     except MemoryError:
         log.error("job %s: the file needed more memory than the child's limit", job_id)
         _fail(store, job_id, ErrorCode.MEMORY_LIMIT,
-              f"Processing this file needed more memory than a worker may use ({settings.child_memory_limit_mb} MB).")
+              f"Processing this file needed more memory than a worker may use ({settings.child_memory_limit_mb} MB).",
+              member)
     except UnknownModelError:
         _fail(store, job_id, ErrorCode.UNKNOWN_MODEL,
-              f"The model set {runner.options.model!r} is not installed on this worker.")
+              f"The model set {runner.options.model!r} is not installed on this worker.", member)
     except Exception:
         log.exception("job %s: the OCR engine failed", job_id)
-        _fail(store, job_id, ErrorCode.INTERNAL_ERROR, "The OCR engine failed on this file.")
+        _fail(store, job_id, ErrorCode.INTERNAL_ERROR, "The OCR engine failed on this file.", member)
     else:
         events.stages(runner.timings)  # for the "finished" line and the per-stage histograms
-        if store.succeed(job_id, result, runner.documents):
+        if store.succeed(job_id, result, runner.documents, worker=member):
             t = runner.timings
             log.info("job %s succeeded: %d file(s), %d page(s) OCRed, %d from a text layer, output %s, %.3fs "
                      "(decode %.3f det %.3f cls %.3f rec %.3f)",
@@ -128,9 +143,9 @@ def run_ocr(self: Task, job_id: str) -> None:
                      time.perf_counter() - started, t.get("decode", 0), t.get("det", 0), t.get("cls", 0),
                      t.get("rec", 0))
         else:
-            log.info("job %s finished but was canceled meanwhile; result dropped", job_id)
+            log.info("job %s finished but was canceled or taken over meanwhile; result dropped", job_id)
 
 
-def _fail(store: JobStore, job_id: str, code: ErrorCode, message: str) -> None:
-    if store.fail(job_id, code, message):
+def _fail(store: JobStore, job_id: str, code: ErrorCode, message: str, member: str) -> None:
+    if store.fail(job_id, code, message, guard=("worker", member)):
         log.info("job %s failed: %s", job_id, code)

@@ -155,3 +155,41 @@ def test_an_env_file_tunes_the_services_without_editing_the_compose_file(tmp_pat
     assert services["worker"]["environment"]["OCR_CORES_PER_GROUP"] == "4"
     assert services["web"]["environment"]["OCR_SYNC_TIMEOUT"] == "30"
     assert services["web"]["environment"]["OCR_REDIS_URL"] == "redis://redis:6379/0"
+
+
+SENTINEL_FILE = REPO / "docker-compose.sentinel.yml"
+
+
+@pytest.fixture(scope="module")
+def sentinel_config() -> dict:
+    result = run_compose(COMPOSE_FILE, "-f", str(SENTINEL_FILE), "config", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_the_sentinel_override_merges_and_keeps_every_invariant(sentinel_config):
+    """docker-compose.sentinel.yml over the base file: a replica and three sentinels, private,
+    hardened, healthchecked; the gateway and the workers ask the sentinels for the master."""
+    from jobs.connection import sentinel_target
+
+    services = sentinel_config["services"]
+    sentinels = [name for name in services if name.startswith("redis-sentinel-")]
+    assert len(sentinels) == 3 and "redis-replica" in services
+    for name in ("redis", "redis-replica", *sentinels):
+        service = services[name]
+        assert "ports" not in service and set(service["networks"]) <= internal_networks(sentinel_config), name
+    replica = services["redis-replica"]["command"]
+    assert replica[replica.index("--replicaof") + 1:replica.index("--replicaof") + 3] == ["redis", "6379"]
+    for name in sentinels:
+        script = services[name]["command"][-1]
+        assert "sentinel monitor ocr redis 6379 2" in script and "--sentinel" in script
+    for name in ("web", "worker"):
+        env = services[name]["environment"]
+        target = sentinel_target(env["OCR_REDIS_URL"])
+        assert target is not None and [host for host, _ in target.hosts] == sentinels
+        assert env["OCR_REDIS_SENTINEL_MASTER"] == "ocr"
+        assert {s: services[name]["depends_on"][s]["condition"] for s in sentinels} == dict.fromkeys(
+            sentinels, "service_healthy")
+    # The merged file still holds every invariant of the base file.
+    test_every_service_is_non_root_healthchecked_restarted_and_limited(sentinel_config)
+    test_every_ocr_variable_in_the_file_is_a_real_setting(sentinel_config)

@@ -100,15 +100,79 @@ def test_unknown_and_expired_jobs(store, redis):
     assert not redis.exists(store.job_key(job_id))
 
 
+def lapse(store: JobStore, job_id: str) -> None:
+    """The child running the job stopped renewing its lease (its worker died)."""
+    store.lapse(job_id)
+
+
 def test_a_redelivered_job_counts_attempts_until_exhausted(store):
     job_id = queued(store)
-    assert running(store, job_id, max_attempts=2) == 1
-    # The worker died; its message comes back to another child.
-    assert running(store, job_id, max_attempts=2) == 2
-    state, attempts = store.start(job_id, "host:2", hard_time_limit=30, max_attempts=2)
+    assert store.start(job_id, "host:1", 30, 2) == ("running", 1)
+    # The worker died; its message comes back to another child once the lease lapsed.
+    lapse(store, job_id)
+    assert store.start(job_id, "host:2", 30, 2) == ("running", 2)
+    lapse(store, job_id)
+    state, attempts = store.start(job_id, "host:3", hard_time_limit=30, max_attempts=2)
     assert (state, attempts) == ("exhausted", 3)
     job = store.get(job_id)
     assert job.status is Status.FAILED and job.error["code"] == "worker_lost"
+
+
+def test_a_message_for_a_job_running_under_a_live_lease_is_skipped(store):
+    """A duplicate message (the dead worker's own, back after the visibility timeout, or a
+    re-queue's) never starts a second run of a job another child is running."""
+    job_id = queued(store)
+    assert store.start(job_id, "host:1", 30, 2, lease_ttl=30) == ("running", 1)
+    assert store.start(job_id, "host:2", 30, 2, lease_ttl=30) == ("held", 0)
+    assert store.start(job_id, "host:1", 30, 2) == ("running", 1), "a retried start of the same run"
+    assert store.get(job_id).attempts == 1 and store.get(job_id).worker == "host:1"
+    assert store.succeed(job_id, {"results": []}, worker="host:1")
+    assert store.start(job_id, "host:2", 30, 2) == ("succeeded", 0), "a finished job never runs again"
+
+
+def test_a_lapsed_lease_is_requeued_once_then_failed_when_attempts_are_used_up(store, redis):
+    job_id = queued(store)
+    store.start(job_id, "host:1", 30, max_attempts=2, lease_ttl=0.05)
+    time.sleep(0.1)
+    assert store.lapsed_leases() == [job_id]
+    assert store.requeue_lapsed(job_id, max_attempts=2, resend_after=60) == ("requeued", 1, 1)
+    assert store.requeue_lapsed(job_id, max_attempts=2, resend_after=60) == ("", 0, 0), "exactly one reaper"
+    job = store.get(job_id)
+    assert job.status is Status.QUEUED and job.worker is None and store.lapsed_leases() == []
+    assert store.progress(job_id, 1, worker="host:1") is Status.QUEUED, "the old run learns it was taken over"
+    assert not store.succeed(job_id, {"results": []}, worker="host:1"), "the old run's late result is dropped"
+    # Attempt 2 starts on a surviving worker and dies too: the attempts are used up.
+    assert store.start(job_id, "host:2", 30, max_attempts=2, lease_ttl=0.05) == ("running", 2)
+    assert store.progress(job_id, 1, worker="host:1") is None, "a run taken over is told to stop"
+    time.sleep(0.1)
+    assert store.requeue_lapsed(job_id, max_attempts=2, resend_after=60) == ("exhausted", 2, 1)
+    job = store.get(job_id)
+    assert job.status is Status.FAILED and job.error["code"] == "worker_lost" and "2 times" in job.error["message"]
+    assert not redis.exists(store.upload_key(job_id)) and store.wait_finished(job_id, timeout=1)
+    assert redis.zcard(store.leases_key) == 0
+
+
+def test_a_renewed_lease_does_not_lapse_and_final_statuses_drop_it(store, redis):
+    job_id = queued(store)
+    store.start(job_id, "host:1", 30, 2, lease_ttl=0.3)
+    for _ in range(4):
+        time.sleep(0.1)
+        assert store.renew_lease(job_id, "host:1", 0.3) is Status.RUNNING
+    assert store.lapsed_leases() == []
+    assert store.renew_lease(job_id, "host:2", 0.3) is Status.RUNNING  # not its run: no renewal
+    assert store.succeed(job_id, {"results": []}, worker="host:1")
+    assert redis.zcard(store.leases_key) == 0
+
+
+def test_a_requeued_job_never_taken_gets_its_message_again(store):
+    job_id = queued(store)
+    store.start(job_id, "host:1", 30, 2, lease_ttl=0.01)
+    time.sleep(0.05)
+    assert store.requeue_lapsed(job_id, max_attempts=2, resend_after=0.01)[0] == "requeued"
+    time.sleep(0.05)
+    assert store.requeue_lapsed(job_id, max_attempts=2, resend_after=60)[0] == "resend"
+    assert store.cancel(job_id) == (Status.QUEUED, True)
+    assert store.lapsed_leases() == [] and store.requeue_lapsed(job_id, 2, 60)[0] == ""
 
 
 def test_a_running_job_past_its_deadline_is_failed_when_read(store, redis):
@@ -197,3 +261,22 @@ def test_only_a_final_status_carries_documents(store):
     job_id = queued(store)
     with pytest.raises(ValueError):
         store._apply(job_id, (Status.QUEUED,), Status.RUNNING, fields={}, documents=[b"x"])
+
+
+def test_a_job_whose_gateway_died_before_enqueueing_it_is_sent_by_a_reaper(store, redis):
+    """create() gives the job an enqueue lease; enqueued() drops it once the message is out. A
+    gateway killed in between leaves the lease to lapse, and a worker's reaper sends the message."""
+    sent = queued(store)
+    store.enqueued(sent)
+    assert redis.zscore(store.leases_key, sent) is None
+    orphan = queued(store)
+    assert redis.zscore(store.leases_key, orphan) is not None and store.lapsed_leases() == []
+    lapse(store, orphan)
+    assert store.lapsed_leases() == [orphan]
+    assert store.requeue_lapsed(orphan, max_attempts=2, resend_after=60) == ("resend", 0, 1)
+    assert store.get(orphan).status is Status.QUEUED and store.lapsed_leases() == []
+    # A worker that starts it before the gateway's enqueued() keeps its running lease.
+    racing = queued(store)
+    store.start(racing, "host:1", 30, 2, lease_ttl=30)
+    store.enqueued(racing)
+    assert redis.zscore(store.leases_key, racing) is not None
