@@ -17,7 +17,7 @@ from .st_hooks import filter_failure
 
 FUZZ_EXAMPLES = int(os.environ.get("OCR_FUZZ_EXAMPLES", "30"))
 FUZZ_SEED = 12
-OPERATIONS = 9  # every operation /openapi.json lists (tests/service/test_openapi.py checks the list)
+OPERATIONS = 11  # every operation /openapi.json lists (tests/service/test_openapi.py checks the list)
 
 
 @pytest.fixture(scope="module")
