@@ -38,7 +38,9 @@ class OcrParams(BaseModel):
         False, description="Mark page boundaries in text, markdown and html output (Marker's page separator)."
     )
     page_range: str | None = Field(
-        None, max_length=1000, description="PDF pages to read, 1-based, e.g. '1-3,7'; default: all. Ignored for images."
+        None, max_length=1000,
+        description="PDF pages to read, 0-based like Marker's page_range (the first page is 0), e.g. '0,5-10,20'; "
+        "default: all. Ignored for images. Results still number pages from 1 (`page`).",
     )
     callback_url: str | None = Field(
         None, max_length=2000,

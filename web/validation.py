@@ -84,8 +84,8 @@ def read_upload(request: Request, settings: Settings) -> Upload:
     # Checked up front so a bad page_range is refused for images too.
     if params.page_range is not None and not page_range_is_wellformed(params.page_range):
         raise ApiError(ErrorCode.INVALID_PAGE_RANGE,
-                       f"page_range {params.page_range!r} is malformed; use page numbers and ranges like "
-                       f"{PAGE_RANGE_EXAMPLE}.")
+                       f"page_range {params.page_range!r} is malformed; use 0-based page numbers and ranges "
+                       f"like {PAGE_RANGE_EXAMPLE} (the first page is 0).")
     if params.callback_url is not None:
         check_callback_url(params.callback_url, settings)
     files = []

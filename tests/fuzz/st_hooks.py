@@ -43,7 +43,7 @@ CONTENT_REFUSALS = frozenset({
 })
 # page_range is checked against the grammar before any file is opened; the same code from a PDF
 # means its pages: these messages (ocrcore/document.py parse_page_range) depend on the document.
-DOCUMENT_PAGE_RANGE = re.compile(r"out of range: the document has pages|runs backwards|The PDF has no page")
+DOCUMENT_PAGE_RANGE = re.compile(r"out of range: the document has \d+ pages?|runs backwards|The PDF has no page")
 
 
 def error_code(response) -> tuple[str, str]:
