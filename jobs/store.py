@@ -412,13 +412,17 @@ class JobStore:
         """Cancel a queued or running job. Returns (status before or None if gone, whether it was canceled)."""
         return self._apply(job_id, ACTIVE, Status.CANCELED, fields={"finished_at": repr(time.time())})
 
-    def wait_finished(self, job_id: str, timeout: float, blocking_redis: Redis | None = None) -> bool:
-        """Block until the job is finished or the timeout passes; no polling loop. The notification
-        is put back for any other request waiting on the same job (an Idempotency-Key's retry)."""
+    def wait_finished(self, job_id: str, timeout: float, blocking_redis: Redis | None = None,
+                      shared: bool = False) -> bool:
+        """Block until the job is finished or the timeout passes; no polling loop. `shared` (a job
+        made with an Idempotency-Key, which several requests may wait on): the notification is put
+        back for the next waiter, and expires DONE_LIST_TTL seconds later."""
         client = blocking_redis or self.redis
         popped = client.blpop([self.done_key(job_id)], timeout=timeout)
         if popped is None:
             return False
+        if not shared:
+            return True
         with self.redis.pipeline(transaction=True) as pipe:
             pipe.rpush(self.done_key(job_id), popped[1])
             pipe.expire(self.done_key(job_id), DONE_LIST_TTL)

@@ -89,7 +89,7 @@ class JobQueue:
         log.info("job %s answered again for its Idempotency-Key", job.id)
         return job
 
-    def wait(self, job_id: str, timeout: float, check_first: bool = False) -> Job | None:
+    def wait(self, job_id: str, timeout: float, check_first: bool = False, shared: bool = False) -> Job | None:
         """The finished job, or None if it did not finish within the timeout.
 
         A Redis outage (restart, failover) while the request waits does not end the wait: the
@@ -105,7 +105,7 @@ class JobQueue:
                     if job is None or job.finished:
                         return job
                     lost = False
-                if left <= 0 or not self.store.wait_finished(job_id, left, self.blocking_redis):
+                if left <= 0 or not self.store.wait_finished(job_id, left, self.blocking_redis, shared):
                     return None
                 job = self.store.get(job_id)
                 return job if job is not None and job.finished else None

@@ -88,7 +88,7 @@ def test_page_numbers_in_the_form_count_from_one(ui, tmp_path):
     # The third page of two: the server's 0-based refusal, said as people count.
     page.fill("#page-range", "1-3")
     page.click("#submit")
-    page.wait_for_function("document.querySelector('#error-text').textContent.includes('2 pages')")
+    page.locator("#error-text", has_text="2 pages").wait_for()
     assert page.inner_text("#error-text").strip() == "Those pages are not in the PDF: it has 2 pages (1-2)."
     # "1" is the first page (unconverted it would be the second).
     page.select_option("#output-format", "text")

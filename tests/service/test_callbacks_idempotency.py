@@ -146,3 +146,19 @@ def test_a_bad_idempotency_key_is_400(live_service, text_png):
         response = requests.post(live_service.url("/jobs"), json={"image": b64(text_png)},
                                  headers={"Idempotency-Key": key.encode().decode("latin-1")}, timeout=30)
         assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_idempotency_key"
+
+
+def test_concurrent_sync_retries_with_one_key_all_get_the_one_result(live_service, receipt_jpeg):
+    """Several requests wait on one job at once (a client that retried while the first still waits):
+    each is answered when it ends, none waits out the sync timeout."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    headers = {"Idempotency-Key": "many-" + uuid.uuid4().hex}
+    body = {"image": b64(receipt_jpeg), "output_format": "text"}
+    started = time.monotonic()
+    with ThreadPoolExecutor(3) as pool:
+        answers = list(pool.map(lambda _: requests.post(live_service.url("/ocr"), json=body, headers=headers,
+                                                        timeout=120), range(3)))
+    assert [a.status_code for a in answers] == [200, 200, 200]
+    assert len({a.text for a in answers}) == 1 and len({a.headers["X-Processing-Time"] for a in answers}) == 1
+    assert time.monotonic() - started < 50  # well inside the 60 s sync timeout: nobody waited it out

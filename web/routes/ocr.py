@@ -63,7 +63,7 @@ def ocr():
         raise ApiError(ErrorCode.NO_WORKER, "No OCR worker is running; try again shortly.")
     job, again = queue.submit(upload, key)
     timeout = settings().sync_timeout
-    finished = queue.wait(job.id, timeout, check_first=again)
+    finished = queue.wait(job.id, timeout, check_first=again, shared=key is not None)
     if finished is None:
         raise ApiError(ErrorCode.TIMEOUT, f"No result within {timeout:g} s; the job continues, poll its URL.",
                        id=job.id, url=job_url(job.id))
