@@ -8,7 +8,7 @@ import { clearError, el, showError } from './dom.js';
 import { releaseUrls } from './files.js';
 import { hideResult, showResult } from './resultview.js';
 import { state } from './state.js';
-import { sentence } from './util.js';
+import { pageRangeError, pageRangeForApi, sentence } from './util.js';
 
 const POLL_FIRST_MS = 250;
 const POLL_MAX_MS = 2000;
@@ -154,8 +154,13 @@ async function submit(ev) {
   form.append('output_format', el.outputFormat.value);
   form.append('force_ocr', el.forceOcr.checked ? 'true' : 'false');
   form.append('paginate_output', el.paginate.checked ? 'true' : 'false');
-  const pageRange = el.pageRange.value.replace(/\s+/g, '');
-  if (pageRange) form.append('page_range', pageRange);
+  // The form takes pages as people count them, from 1; the API's page_range counts from 0.
+  const pageRange = pageRangeForApi(el.pageRange.value);
+  if (pageRange.error) {
+    failBeforeJob(pageRange.error);
+    return;
+  }
+  if (pageRange.value) form.append('page_range', pageRange.value);
 
   // Over a limit the server announced (GET /limits, normally long answered): say so, send nothing.
   await loadLimits();
@@ -180,7 +185,8 @@ async function submit(ev) {
   }
   if (gen !== state.gen) return;
   if (!response.ok) {
-    failBeforeJob(errorSentence(await readError(response), state.job.files));
+    const info = await readError(response);
+    failBeforeJob(info.code === 'invalid_page_range' ? pageRangeError(info.message) : errorSentence(info, state.job.files));
     return;
   }
   let body;

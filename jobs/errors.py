@@ -30,6 +30,10 @@ class ErrorCode(StrEnum):
     UNKNOWN_MODEL = "unknown_model"
     INVALID_PAGE_RANGE = "invalid_page_range"
     INVALID_BASE64 = "invalid_base64"
+    INVALID_CALLBACK_URL = "invalid_callback_url"
+    CALLBACKS_DISABLED = "callbacks_disabled"  # callback_url sent to a server without OCR_CALLBACK_SECRET
+    INVALID_IDEMPOTENCY_KEY = "invalid_idempotency_key"
+    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"  # the same Idempotency-Key with a different request
     EMPTY_IMAGE = "empty_image"
     PAYLOAD_TOO_LARGE = "payload_too_large"
     TOO_MANY_PIXELS = "too_many_pixels"
@@ -85,6 +89,10 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.UNKNOWN_MODEL: 400,
     ErrorCode.INVALID_PAGE_RANGE: 400,
     ErrorCode.INVALID_BASE64: 400,
+    ErrorCode.INVALID_CALLBACK_URL: 400,
+    ErrorCode.CALLBACKS_DISABLED: 400,
+    ErrorCode.INVALID_IDEMPOTENCY_KEY: 400,
+    ErrorCode.IDEMPOTENCY_KEY_REUSED: 409,
     ErrorCode.EMPTY_IMAGE: 400,
     ErrorCode.PAYLOAD_TOO_LARGE: 413,
     ErrorCode.TOO_MANY_PIXELS: 413,

@@ -175,6 +175,10 @@ class Job:
     attempts: int = 0
     deadline: float | None = None
     worker: str | None = None
+    callback_url: str | None = None
+    callback_status: str | None = None  # set to pending when the job ends; then delivered or failed
+    callback_attempts: int = 0
+    callback_error: str | None = None
 
     @classmethod
     def from_hash(cls, job_id: str, raw: dict[bytes, bytes]) -> Job:
@@ -199,6 +203,10 @@ class Job:
             attempts=int(f.get("attempts") or 0),
             deadline=number("deadline"),
             worker=f.get("worker") or None,
+            callback_url=f.get("callback_url") or None,
+            callback_status=f.get("callback_status") or None,
+            callback_attempts=int(f.get("callback_attempts") or 0),
+            callback_error=f.get("callback_error") or None,
         )
 
     @property
@@ -210,7 +218,7 @@ class Job:
         result = self.result if self.status == Status.SUCCEEDED else None
         if result is not None and document_url is not None and self.options.output_format == "pdf":
             result = with_document_urls(result, document_url)
-        return {
+        document: dict[str, Any] = {
             "id": self.id,
             "status": str(self.status),
             "created_at": iso_utc(self.created_at),
@@ -220,3 +228,19 @@ class Job:
             "result": result,
             "error": self.error if self.status == Status.FAILED else None,
         }
+        if self.callback_url:  # only jobs submitted with one show the delivery's state
+            document["callback"] = {
+                "url": self.callback_url,
+                "status": self.callback_status or "pending",
+                "attempts": self.callback_attempts,
+                "last_error": self.callback_error,
+            }
+        return document
+
+
+def document_path(job: Job) -> Callable[[int], str]:
+    """The gateway's document URLs (web/routes/common.document_url) as paths, for code without
+    the Flask app: the worker's callbacks."""
+    if len(document_numbers(job.result)) == 1:
+        return lambda _number: f"/jobs/{job.id}/result"
+    return lambda number: f"/jobs/{job.id}/result/{number}"

@@ -5,10 +5,11 @@ Celery. Limit defaults come from the one table in ocrcore/limits.py.
 """
 from __future__ import annotations
 
+import base64
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ocrcore import limits
@@ -50,6 +51,18 @@ class Settings(BaseSettings):
     # its machine died), a surviving worker re-queues the job. None: max(5 s, 5 heartbeat intervals).
     job_lease_ttl: float | None = Field(None, gt=0)
 
+    # Completion callbacks (jobs/callbacks.py, docs/SERVICE.md): a job's `callback_url` gets its status document,
+    # signed per Standard Webhooks with this secret ("whsec_" + base64). None: callback_url is refused with 400.
+    callback_secret: SecretStr | None = None
+    callback_max_seconds: float = Field(3600.0, gt=0)  # retry a failing delivery this long after the job ended
+    callback_retry_initial: float = Field(5.0, gt=0)  # first retry after this long, then doubling (at most 10 min)
+    callback_timeout: float = Field(10.0, gt=0)  # connect + send + response, per attempt
+    # The result is left out of a callback whose body would be larger (the receiver GETs the job instead).
+    callback_max_body_bytes: int = Field(1_000_000, ge=1024)
+    # TESTS AND PRIVATE NETWORKS ONLY: deliver to loopback, private, link-local and reserved addresses too
+    # (cloud metadata addresses stay refused). Off: only public (global) addresses are called.
+    callback_allow_private: bool = False
+
     # Workers: one prefork child per core group, pinned to it, with that many ORT threads.
     cores_per_group: int | None = Field(None, ge=1)  # None: 2 (SMT siblings kept together)
     worker_children: int | None = Field(None, ge=1)  # None: one per core group
@@ -87,6 +100,14 @@ class Settings(BaseSettings):
     def _check_limits(self) -> Settings:
         if self.hard_time_limit <= self.soft_time_limit:
             raise ValueError("OCR_HARD_TIME_LIMIT must be greater than OCR_SOFT_TIME_LIMIT")
+        if self.callback_secret is not None:
+            secret = self.callback_secret.get_secret_value()
+            try:
+                key = base64.b64decode(secret.removeprefix("whsec_") + "==", validate=True)
+            except ValueError:
+                key = b""
+            if not secret.startswith("whsec_") or len(key) < 24:
+                raise ValueError("OCR_CALLBACK_SECRET must be 'whsec_' + base64 of 24 to 64 random bytes")
         longest = self.time_limits(self.max_pdf_pages)[1]
         if self.visibility_timeout is not None and self.visibility_timeout <= longest:
             # Redis redelivers a message still unacknowledged after this long: to a second

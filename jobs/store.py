@@ -19,6 +19,7 @@ coming back after the visibility timeout) is skipped: no job runs twice at once.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -43,11 +44,25 @@ ENQUEUE_GRACE = 30.0
 # longer than the job itself is kept).
 DONE_LIST_TTL = 120
 
-# KEYS: job, done list, upload, leases, output. ARGV: allowed statuses (comma-separated),
+# A finished job with a callback_url gets its delivery scheduled in the same script that set
+# its final status: HSETNX makes it once per job, whichever process got there (jobs/callbacks.py).
+_SCHEDULE_CALLBACK = """
+local function schedule_callback(job, callbacks, id)
+  local url = redis.call('HGET', job, 'callback_url')
+  if url and url ~= '' and redis.call('HSETNX', job, 'callback_status', 'pending') == 1 then
+    local t = redis.call('TIME')
+    local now = tonumber(t[1]) + tonumber(t[2]) / 1e6
+    redis.call('HSET', job, 'callback_since', now, 'callback_attempts', 0)
+    redis.call('ZADD', callbacks, now, id)
+  end
+end
+"""
+
+# KEYS: job, done list, upload, leases, output, callbacks. ARGV: allowed statuses (comma-separated),
 # new status, terminal ("1"/"0"), guard field, guard value, job id, the number n of
 # documents, the n documents' bytes, then field/value pairs to set. The record keeps its own
 # TTL; every change restarts it, so a finished job lives that long, and its documents with it.
-_TRANSITION = """
+_TRANSITION = _SCHEDULE_CALLBACK + """
 local cur = redis.call('HGET', KEYS[1], 'status')
 if not cur then return {'', 0} end
 local allowed = false
@@ -72,6 +87,7 @@ if ARGV[3] == '1' then
   redis.call('RPUSH', KEYS[2], ARGV[2])
   redis.call('EXPIRE', KEYS[2], math.min(%d, ttl))
   redis.call('ZREM', KEYS[4], ARGV[6])
+  schedule_callback(KEYS[1], KEYS[6], ARGV[6])
 end
 return {cur, 1}
 """ % DONE_LIST_TTL
@@ -82,12 +98,12 @@ local t = redis.call('TIME')
 local clock = tonumber(t[1]) + tonumber(t[2]) / 1e6
 """
 
-# KEYS: job, done list, upload, leases. ARGV: now, deadline, worker, max attempts, failure
+# KEYS: job, done list, upload, leases, callbacks. ARGV: now, deadline, worker, max attempts, failure
 # error JSON, job id, lease seconds. A job is taken from queued; from running only when its
 # lease lapsed (its child died and its message came back before the reaper re-queued it).
 # A job running under a live lease is "held": this message is a duplicate and is dropped.
 # The same worker starting its own running job again (a retried call) gets its attempt back.
-_START = _CLOCK + """
+_START = _SCHEDULE_CALLBACK + _CLOCK + """
 local cur = redis.call('HGET', KEYS[1], 'status')
 if not cur then return {'', 0} end
 if cur ~= 'queued' and cur ~= 'running' then return {cur, 0} end
@@ -107,6 +123,7 @@ if attempts > tonumber(ARGV[4]) then
   redis.call('RPUSH', KEYS[2], 'failed')
   redis.call('EXPIRE', KEYS[2], math.min(%d, ttl))
   redis.call('ZREM', KEYS[4], ARGV[6])
+  schedule_callback(KEYS[1], KEYS[5], ARGV[6])
   return {'exhausted', attempts}
 end
 redis.call('HSET', KEYS[1], 'status', 'running', 'started_at', ARGV[1], 'deadline', ARGV[2], 'worker', ARGV[3])
@@ -137,12 +154,12 @@ _LAPSED = _CLOCK + """
 return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', clock, 'LIMIT', 0, tonumber(ARGV[1]))
 """
 
-# KEYS: job, done list, upload, leases. ARGV: job id, max attempts, failure error JSON, now,
+# KEYS: job, done list, upload, leases, callbacks. ARGV: job id, max attempts, failure error JSON, now,
 # seconds a re-queued job may wait for a worker before its message is sent again.
 # Returns {what, attempts, pages}: "requeued" (send it a message), "resend" (re-queued
 # earlier but never taken: send another message), "exhausted" (failed), or "" (nothing to do:
 # renewed, finished or gone meanwhile; a stale lease is dropped).
-_REQUEUE = _CLOCK + """
+_REQUEUE = _SCHEDULE_CALLBACK + _CLOCK + """
 local lease = redis.call('ZSCORE', KEYS[4], ARGV[1])
 if not lease or tonumber(lease) > clock then return {'', 0, 0} end
 local cur = redis.call('HGET', KEYS[1], 'status')
@@ -164,6 +181,7 @@ if attempts >= tonumber(ARGV[2]) then
   redis.call('RPUSH', KEYS[2], 'failed')
   redis.call('EXPIRE', KEYS[2], math.min(%d, ttl))
   redis.call('ZREM', KEYS[4], ARGV[1])
+  schedule_callback(KEYS[1], KEYS[5], ARGV[1])
   return {'exhausted', attempts, pages}
 end
 redis.call('HSET', KEYS[1], 'status', 'queued', 'worker', '', 'requeued_at', ARGV[4])
@@ -188,6 +206,62 @@ return cur or ''
 _NOTE = """
 if redis.call('HGET', KEYS[1], 'status') == 'running' then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
 return 0
+"""
+
+# KEYS: job, upload, leases, idempotency ("" for none). ARGV: ttl, lease expiry, idempotency
+# value, the number n of files, the n files, then field/value pairs. Stores a new queued job;
+# with an Idempotency-Key, only if the key is new (SET NX, kept as long as a result): else
+# nothing is stored and the key's value ("<request hash> <job id>") is returned.
+_CREATE = """
+if KEYS[4] ~= '' then
+  if not redis.call('SET', KEYS[4], ARGV[3], 'NX', 'EX', tonumber(ARGV[1])) then
+    return redis.call('GET', KEYS[4])
+  end
+end
+local n = tonumber(ARGV[4])
+for i = 5, 4 + n do redis.call('RPUSH', KEYS[2], ARGV[i]) end
+redis.call('EXPIRE', KEYS[2], tonumber(ARGV[1]))
+for i = 5 + n, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[1]))
+redis.call('ZADD', KEYS[3], tonumber(ARGV[2]), string.match(KEYS[1], '[^:]+$'))
+return false
+"""
+
+# KEYS: callbacks. ARGV: prefix, seconds a claim lasts. Takes the next due delivery (by Redis'
+# clock) and moves it past the claim, so no other deliverer takes it meanwhile (a deliverer that
+# dies mid-attempt leaves it due again once the claim lapses). Returns {job id, attempt} or {}.
+_CLAIM_CALLBACK = _CLOCK + """
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', clock, 'LIMIT', 0, 1)
+if #due == 0 then return {} end
+local id = due[1]
+local job = ARGV[1] .. ':job:' .. id
+if redis.call('HGET', job, 'callback_status') ~= 'pending' then
+  redis.call('ZREM', KEYS[1], id)
+  return {id, 0}
+end
+redis.call('ZADD', KEYS[1], clock + tonumber(ARGV[2]), id)
+return {id, redis.call('HINCRBY', job, 'callback_attempts', 1)}
+"""
+
+# KEYS: job, callbacks. ARGV: job id, outcome ("delivered", "failed" or "retry"), error,
+# retry delay, give up after (seconds since the job ended). Records an attempt's outcome
+# while the delivery is pending (a delivered or failed one never changes again).
+_CALLBACK_OUTCOME = _CLOCK + """
+if redis.call('HGET', KEYS[1], 'callback_status') ~= 'pending' then
+  redis.call('ZREM', KEYS[2], ARGV[1])
+  return ''
+end
+local outcome = ARGV[2]
+local since = tonumber(redis.call('HGET', KEYS[1], 'callback_since') or clock)
+if outcome == 'retry' and clock + tonumber(ARGV[4]) > since + tonumber(ARGV[5]) then outcome = 'failed' end
+redis.call('HSET', KEYS[1], 'callback_error', ARGV[3])
+if outcome == 'retry' then
+  redis.call('ZADD', KEYS[2], clock + tonumber(ARGV[4]), ARGV[1])
+else
+  redis.call('HSET', KEYS[1], 'callback_status', outcome, 'callback_finished_at', clock)
+  redis.call('ZREM', KEYS[2], ARGV[1])
+end
+return outcome
 """
 
 # Signals that mean the child crashed (native code failed), not that it was killed or stopped.
@@ -220,6 +294,9 @@ class JobStore:
         self._heartbeat = redis.register_script(_HEARTBEAT)
         self._progress = redis.register_script(_PROGRESS)
         self._note = redis.register_script(_NOTE)
+        self._create = redis.register_script(_CREATE)
+        self._claim_callback = redis.register_script(_CLAIM_CALLBACK)
+        self._callback_outcome = redis.register_script(_CALLBACK_OUTCOME)
 
     # keys
     def job_key(self, job_id: str) -> str:
@@ -242,15 +319,30 @@ class JobStore:
     def leases_key(self) -> str:
         return f"{self.prefix}:leases"
 
+    @property
+    def callbacks_key(self) -> str:
+        """Due callback deliveries: job ids scored by when (Redis' clock) to try next."""
+        return f"{self.prefix}:callbacks"
+
+    def idempotency_key(self, key: str) -> str:
+        """Where an Idempotency-Key's (request hash, job id) is kept: hashed, so keys of any
+        charset make tidy Redis keys and a key's text never appears in Redis."""
+        return f"{self.prefix}:idem:{hashlib.sha256(key.encode()).hexdigest()}"
+
     def _keys(self, job_id: str) -> list[str]:
         return [self.job_key(job_id), self.done_key(job_id), self.upload_key(job_id), self.leases_key]
 
     def _transition_keys(self, job_id: str) -> list[str]:
-        return [*self._keys(job_id), self.output_key(job_id)]
+        return [*self._keys(job_id), self.output_key(job_id), self.callbacks_key]
 
     # gateway side
-    def create(self, files: Sequence[bytes], options: JobOptions, file_meta: Sequence[FileMeta], ttl: int) -> Job:
-        """Store the uploaded files and a queued record, atomically; the caller then enqueues the id."""
+    def create(self, files: Sequence[bytes], options: JobOptions, file_meta: Sequence[FileMeta], ttl: int,
+               callback_url: str | None = None, idempotency: tuple[str, str] | None = None) -> Job | str:
+        """Store the uploaded files and a queued record, atomically; the caller then enqueues the id.
+
+        With `idempotency` = (Idempotency-Key, request hash) the key is recorded in the same step
+        (for `ttl` seconds); if it was already there nothing is stored and the answer is its
+        value, "<request hash> <job id>", for the caller to compare (`idempotent_job`)."""
         job_id = new_job_id()
         now = time.time()
         total = sum(meta.page_count for meta in file_meta)
@@ -264,14 +356,39 @@ class JobStore:
             "attempts": 0,
             "ttl": ttl,
         }
-        with self.redis.pipeline(transaction=True) as pipe:
-            pipe.rpush(self.upload_key(job_id), *files)
-            pipe.expire(self.upload_key(job_id), ttl)
-            pipe.hset(self.job_key(job_id), mapping=fields)  # type: ignore[arg-type]  # str keys are fine
-            pipe.expire(self.job_key(job_id), ttl)
-            pipe.zadd(self.leases_key, {job_id: now + ENQUEUE_GRACE})  # until enqueued() (this host's clock)
-            pipe.execute()
-        return Job(job_id, Status.QUEUED, now, ttl, options, list(file_meta), progress_total=total)
+        if callback_url:
+            fields["callback_url"] = callback_url
+        pairs = [item for pair in fields.items() for item in pair]
+        idem_key, idem_value = ("", "")
+        if idempotency is not None:
+            idem_key, idem_value = self.idempotency_key(idempotency[0]), f"{idempotency[1]} {job_id}"
+        existing = self._create(
+            keys=[self.job_key(job_id), self.upload_key(job_id), self.leases_key, idem_key],
+            # a lease until enqueued() (this host's clock)
+            args=[ttl, repr(now + ENQUEUE_GRACE), idem_value, len(files), *files, *pairs],
+        )
+        if existing:
+            return existing.decode() if isinstance(existing, bytes) else str(existing)
+        return Job(job_id, Status.QUEUED, now, ttl, options, list(file_meta), progress_total=total,
+                   callback_url=callback_url)
+
+    # callback deliveries (jobs/callbacks.py)
+    def claim_callback(self, claim_seconds: float) -> tuple[str, int] | None:
+        """The next due delivery as (job id, attempt), claimed for `claim_seconds`; attempt 0
+        means the entry was stale (dropped): call again. None when nothing is due."""
+        raw = self._claim_callback(keys=[self.callbacks_key], args=[self.prefix, claim_seconds])
+        if not raw:
+            return None
+        return raw[0].decode(), int(raw[1])
+
+    def callback_outcome(self, job_id: str, outcome: str, error: str, retry_delay: float,
+                         give_up_after: float) -> str:
+        """Record an attempt: "delivered", "failed" (for good) or "retry" (after `retry_delay`,
+        unless that is past `give_up_after` seconds since the job ended: then "failed").
+        Returns the outcome recorded ("" if the delivery was no longer pending)."""
+        result = self._callback_outcome(keys=[self.job_key(job_id), self.callbacks_key],
+                                        args=[job_id, outcome, error[:300], retry_delay, give_up_after])
+        return result.decode() if isinstance(result, bytes) else str(result or "")
 
     def enqueued(self, job_id: str) -> None:
         """The job's queue message is sent: drop its enqueue lease (a running job keeps its own)."""
@@ -295,10 +412,22 @@ class JobStore:
         """Cancel a queued or running job. Returns (status before or None if gone, whether it was canceled)."""
         return self._apply(job_id, ACTIVE, Status.CANCELED, fields={"finished_at": repr(time.time())})
 
-    def wait_finished(self, job_id: str, timeout: float, blocking_redis: Redis | None = None) -> bool:
-        """Block until the job is finished or the timeout passes; no polling loop."""
+    def wait_finished(self, job_id: str, timeout: float, blocking_redis: Redis | None = None,
+                      shared: bool = False) -> bool:
+        """Block until the job is finished or the timeout passes; no polling loop. `shared` (a job
+        made with an Idempotency-Key, which several requests may wait on): the notification is put
+        back for the next waiter, and expires DONE_LIST_TTL seconds later."""
         client = blocking_redis or self.redis
-        return client.blpop([self.done_key(job_id)], timeout=timeout) is not None
+        popped = client.blpop([self.done_key(job_id)], timeout=timeout)
+        if popped is None:
+            return False
+        if not shared:
+            return True
+        with self.redis.pipeline(transaction=True) as pipe:
+            pipe.rpush(self.done_key(job_id), popped[1])
+            pipe.expire(self.done_key(job_id), DONE_LIST_TTL)
+            pipe.execute()
+        return True
 
     def load_output(self, job_id: str, number: int) -> bytes | None:
         """Document `number` (1-based) of a succeeded job's binary result, or None."""
@@ -320,7 +449,8 @@ class JobStore:
         deadline = now + hard_time_limit + DEADLINE_GRACE
         error = json.dumps(self._exhausted_error(job_id, max_attempts))
         status, attempts = self._start(
-            keys=self._keys(job_id), args=[repr(now), repr(deadline), worker, max_attempts, error, job_id, lease_ttl]
+            keys=[*self._keys(job_id), self.callbacks_key],
+            args=[repr(now), repr(deadline), worker, max_attempts, error, job_id, lease_ttl],
         )
         if status == b"exhausted":
             events.finished(self.redis, self.prefix, job_id, Status.FAILED, error)
@@ -372,7 +502,8 @@ class JobStore:
         dying reaper is sent again."""
         error = json.dumps(self._exhausted_error(job_id, max_attempts))
         what, attempts, pages = self._requeue(
-            keys=self._keys(job_id), args=[job_id, max_attempts, error, repr(time.time()), resend_after]
+            keys=[*self._keys(job_id), self.callbacks_key],
+            args=[job_id, max_attempts, error, repr(time.time()), resend_after],
         )
         if what == b"exhausted":
             events.finished(self.redis, self.prefix, job_id, Status.FAILED, error)

@@ -49,7 +49,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ocr.add_argument("--model", default=None, help="model set (GET /models); default: the server's")
     ocr.add_argument("--no-angle-cls", action="store_true", help="skip the 0/180 line classifier")
     ocr.add_argument("--force-ocr", action="store_true", help="OCR PDF pages even when they have a text layer")
-    ocr.add_argument("--page-range", default=None, help="PDF pages to read, as the server takes them (e.g. 1-3,7)")
+    ocr.add_argument("--page-range", default=None, help="PDF pages to read, 0-based as the API takes them "
+                     "(the first page is 0), e.g. 0,5-10,20")
     ocr.add_argument("--paginate", action="store_true", help="page separators in text, markdown and html")
     ocr.add_argument("--timeout", type=float, default=None,
                      help="seconds to wait for one file's job before canceling it (default: no limit)")

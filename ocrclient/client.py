@@ -4,7 +4,7 @@
     client = Client("http://localhost:5005")
     result = client.ocr("receipt.jpg")                        # {"processing_time", "results": [...]}
     text = client.ocr("report.pdf", output_format="markdown")["content"]
-    job = client.submit("book.pdf", page_range="1-20")        # {"id", "status", "url"}
+    job = client.submit("book.pdf", page_range="0-19")        # {"id", "status", "url"}
     done = client.wait(job["id"])                             # the final job document
 
 Everything goes through the jobs API (POST /jobs, GET /jobs/<id>, DELETE /jobs/<id>), so a

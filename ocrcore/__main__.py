@@ -88,7 +88,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-angle-cls", action="store_true", help="skip the 0/180 line classifier")
     parser.add_argument("--det-limit-side", type=int, default=None, help="longest side fed to detection")
     parser.add_argument("--force-ocr", action="store_true", help="OCR PDF pages even when they have a text layer")
-    parser.add_argument("--page-range", default=None, help="PDF pages to read, 1-based, e.g. 1-3,7 (default: all)")
+    parser.add_argument("--page-range", default=None, help="PDF pages to read, 0-based as the API and Marker take them "
+                        "(the first page is 0), e.g. 0,5-10,20 (default: all)")
     parser.add_argument("--paginate", action="store_true", help="page separators in text, markdown and html")
     parser.add_argument("--dpi", type=float, default=PDF_DPI, help=f"PDF render resolution (default {PDF_DPI})")
     parser.add_argument("--threads", type=int, default=None, help="onnxruntime threads (default: usable CPUs)")

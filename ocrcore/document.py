@@ -104,7 +104,8 @@ def is_pdf(data: bytes) -> bool:
 
 
 def parse_page_range(spec: str | None, page_count: int) -> list[int]:
-    """1-based "1-3,7" -> sorted unique 0-based indices [0, 1, 2, 6]; None or "" -> every page."""
+    """0-based, as Marker's page_range: "0-2,6" -> sorted unique page indices [0, 1, 2, 6] (the
+    first, second, third and seventh pages); None or "" -> every page."""
     if spec is None or not spec.strip():
         return list(range(page_count))
     pages: set[int] = set()
@@ -112,17 +113,20 @@ def parse_page_range(spec: str | None, page_count: int) -> list[int]:
         match = limits.PAGE_RANGE_ITEM.fullmatch(item.strip())
         if not match:
             raise PageRangeError(
-                f"page_range {spec!r} is malformed at {item.strip()!r}; use page numbers and ranges like 1-3,7"
+                f"page_range {spec!r} is malformed at {item.strip()!r}; use 0-based page numbers and ranges "
+                f"like {limits.PAGE_RANGE_EXAMPLE}"
             )
         first = int(match.group(1))
         last = int(match.group(2)) if match.group(2) is not None else first
         if first > last:
             raise PageRangeError(f"page_range item {item.strip()!r} runs backwards")
-        if first < 1 or last > page_count:
+        if last >= page_count:
+            pages_are = "page 0" if page_count == 1 else f"pages 0-{page_count - 1}"
             raise PageRangeError(
-                f"page_range item {item.strip()!r} is out of range: the document has pages 1-{page_count}"
+                f"page_range item {item.strip()!r} is out of range: the document has {page_count} "
+                f"page{'s' if page_count != 1 else ''}, {pages_are} (0-based)"
             )
-        pages.update(range(first - 1, last))
+        pages.update(range(first, last + 1))
     return sorted(pages)
 
 

@@ -53,9 +53,9 @@ PDF_MAX_PAGE_PIXELS = 4096 * 4096
 PDF_MAGIC = b"%PDF-"
 PDF_HEADER_WINDOW = 1024  # the spec lets junk precede the header; readers look this far
 
-# page_range: comma-separated 1-based pages and inclusive ranges.
+# page_range: comma-separated 0-based page indices and inclusive ranges, like Marker's ("0,5-10,20").
 PAGE_RANGE_ITEM = re.compile(r"(\d+)(?:-(\d+))?", re.ASCII)
-PAGE_RANGE_EXAMPLE = "1-3,7"
+PAGE_RANGE_EXAMPLE = "0,5-10,20"
 
 # --- HTTP (the gateway; web/gunicorn_conf.py and create_app apply them) ---------------
 # gunicorn refuses larger request lines (414), more header fields or larger ones (431) before

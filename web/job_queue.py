@@ -15,7 +15,7 @@ from jobs.settings import Settings
 from jobs.store import JobStore
 
 from .errors import ApiError
-from .validation import Upload, UploadFile
+from .validation import Upload, UploadFile, request_hash
 
 log = logging.getLogger(__name__)
 
@@ -36,16 +36,28 @@ class JobQueue:
         """Messages waiting in the broker list (taken jobs are no longer in it)."""
         return int(self.redis.llen(self.settings.queue_name))
 
-    def submit(self, upload: Upload) -> Job:
+    def submit(self, upload: Upload, idempotency_key: str | None = None) -> tuple[Job, bool]:
+        """Store and enqueue a job. With an Idempotency-Key seen before (within the result TTL) and
+        the same request, nothing is stored: the answer is that job and True; the key with a
+        different request is refused (409)."""
+        digest = request_hash(upload) if idempotency_key is not None else ""
+        if idempotency_key is not None:
+            seen = self.redis.get(self.store.idempotency_key(idempotency_key))
+            if seen is not None:
+                return self._idempotent_job(seen.decode(), digest), True  # type: ignore[union-attr]
         waiting = self.queued_jobs()
         if waiting >= self.settings.max_queued_jobs:
             log.warning("queue full: %d jobs waiting; refusing a new one", waiting)
             raise ApiError(ErrorCode.QUEUE_FULL,
                            f"The queue is full ({waiting} jobs waiting); try again in {self.settings.retry_after} s.")
-        job = self.store.create(
+        created = self.store.create(
             [f.data for f in upload.files], upload.params.job_options(), [f.meta for f in upload.files],
-            ttl=self.settings.result_ttl,
+            ttl=self.settings.result_ttl, callback_url=upload.params.callback_url,
+            idempotency=None if idempotency_key is None else (idempotency_key, digest),
         )
+        if isinstance(created, str):  # another request with this key got there first
+            return self._idempotent_job(created, digest), True
+        job = created
         pages = job.progress_total
         logs.bind(job_id=job.id)  # every later line of this request names the job
         log.info("job %s accepted", job.id, extra=logs.event("accepted", files=len(upload.files), pages=pages))
@@ -62,16 +74,29 @@ class JobQueue:
         log.info("job %s queued: %s; %d page(s), %d bytes, output %s", job.id, describe(upload.files), pages,
                  sum(len(f.data) for f in upload.files), upload.params.output_format,
                  extra=logs.event("queued", queue=self.settings.queue_name))
+        return job, False
+
+    def _idempotent_job(self, seen: str, digest: str) -> Job:
+        """The job an Idempotency-Key names ("<request hash> <job id>"), if this request is the same."""
+        seen_digest, _, job_id = seen.partition(" ")
+        if seen_digest != digest:
+            raise ApiError(ErrorCode.IDEMPOTENCY_KEY_REUSED, "This Idempotency-Key was used with a different "
+                           "request (other files or options); use a new key for a new request.")
+        job = self.store.get(job_id)
+        if job is None:
+            raise ApiError(ErrorCode.NOT_FOUND, "The job this Idempotency-Key made has expired.")
+        logs.bind(job_id=job.id)
+        log.info("job %s answered again for its Idempotency-Key", job.id)
         return job
 
-    def wait(self, job_id: str, timeout: float) -> Job | None:
+    def wait(self, job_id: str, timeout: float, check_first: bool = False, shared: bool = False) -> Job | None:
         """The finished job, or None if it did not finish within the timeout.
 
         A Redis outage (restart, failover) while the request waits does not end the wait: the
         job goes on, so the request keeps waiting for it, reconnecting every half second, until
         its timeout. Only if Redis is still away then does the error reach the client (503)."""
         deadline = time.monotonic() + timeout
-        lost = False
+        lost = check_first  # a job submitted before (an Idempotency-Key) may be finished already
         while True:
             left = deadline - time.monotonic()
             try:
@@ -80,7 +105,7 @@ class JobQueue:
                     if job is None or job.finished:
                         return job
                     lost = False
-                if left <= 0 or not self.store.wait_finished(job_id, left, self.blocking_redis):
+                if left <= 0 or not self.store.wait_finished(job_id, left, self.blocking_redis, shared):
                     return None
                 job = self.store.get(job_id)
                 return job if job is not None and job.finished else None

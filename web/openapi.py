@@ -81,6 +81,14 @@ def api_document(settings: Settings) -> dict[str, Any]:
     return complete(copy.deepcopy(base), settings)
 
 
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key", "in": "header", "required": False,
+    "description": "Makes a retry safe: the same key with the same request (files and options) within the result "
+    "TTL answers the same job instead of queuing another; with a different request, 409 idempotency_key_reused.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
+}
+
+
 def complete(document: dict[str, Any], settings: Settings) -> dict[str, Any]:
     document.pop("security", None)  # spectree writes an empty one: there is no authentication
     _request_bodies(document["components"]["schemas"], settings)
@@ -96,6 +104,8 @@ def complete(document: dict[str, Any], settings: Settings) -> dict[str, Any]:
     document["paths"]["/openapi.json"]["get"]["responses"]["200"]["content"] = {
         "application/json": {"schema": {"type": "object", "description": "This document."}}
     }
+    for path in ("/jobs", "/ocr"):
+        document["paths"][path]["post"].setdefault("parameters", []).append(dict(IDEMPOTENCY_KEY))
     jobs = document["paths"]["/jobs"]["post"]["responses"]["202"]
     jobs["headers"] = {"Location": {"description": "The job's URL (also `url` in the body).", "required": True,
                                     "schema": {"type": "string"}}}
@@ -140,7 +150,7 @@ def _request_bodies(schemas: dict[str, Any], settings: Settings) -> None:
     many = {"images": {"type": "array"}}
     json_body["anyOf"] = [{"required": ["image"], "properties": one}, {"required": ["images"], "properties": many}]
     json_body["not"] = {"required": ["image", "images"], "properties": {**one, **many}}
-    for field in ("model", "det_limit_side", "page_range"):
+    for field in ("model", "det_limit_side", "page_range", "callback_url"):
         _or_empty(fields[field])
     form = schemas["OcrFormRequest"]["properties"]
     form["file"]["maxItems"] = settings.max_files_per_job

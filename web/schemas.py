@@ -38,10 +38,18 @@ class OcrParams(BaseModel):
         False, description="Mark page boundaries in text, markdown and html output (Marker's page separator)."
     )
     page_range: str | None = Field(
-        None, max_length=1000, description="PDF pages to read, 1-based, e.g. '1-3,7'; default: all. Ignored for images."
+        None, max_length=1000,
+        description="PDF pages to read, 0-based like Marker's page_range (the first page is 0), e.g. '0,5-10,20'; "
+        "default: all. Ignored for images. Results still number pages from 1 (`page`).",
+    )
+    callback_url: str | None = Field(
+        None, max_length=2000,
+        description="An http(s) URL that receives the job's status document (as GET /jobs/<id> shows it, in a "
+        "Standard Webhooks envelope, signed with the server's secret) once the job ends; retried with backoff. "
+        "Public addresses only; no credentials. Refused (400) when the server has no callback secret.",
     )
 
-    @field_validator("model", "det_limit_side", "page_range", mode="before")
+    @field_validator("model", "det_limit_side", "page_range", "callback_url", mode="before")
     @classmethod
     def _empty_is_default(cls, value):
         return None if value == "" else value
@@ -190,6 +198,16 @@ class Progress(BaseModel):
     total: int = Field(..., description="Pages in the job, over all its files.")
 
 
+class CallbackState(BaseModel):
+    url: str
+    status: Literal["pending", "delivered", "failed"] = Field(
+        ..., description="pending until delivered (any 2xx answer) or given up (refused address, or retries "
+        "past the server's callback_max_seconds)."
+    )
+    attempts: int = Field(..., description="POSTs made so far.")
+    last_error: str | None = Field(..., description="Why the last attempt failed, if it did.")
+
+
 class JobBody(BaseModel):
     id: str
     status: Status
@@ -201,6 +219,7 @@ class JobBody(BaseModel):
         ..., description="Set when status is 'succeeded'."
     )
     error: ErrorDetail | None = Field(..., description="Set when status is 'failed'.")
+    callback: CallbackState | None = Field(None, description="Only for a job submitted with a callback_url.")
 
 
 class JobStatuses(BaseModel):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import io
 import json
 import re
@@ -20,6 +21,7 @@ from flask import Request
 from PIL import Image
 from pydantic import ValidationError
 
+from jobs import callbacks
 from jobs.errors import ErrorCode, document_error
 from jobs.model import FileMeta
 from jobs.settings import Settings
@@ -82,8 +84,10 @@ def read_upload(request: Request, settings: Settings) -> Upload:
     # Checked up front so a bad page_range is refused for images too.
     if params.page_range is not None and not page_range_is_wellformed(params.page_range):
         raise ApiError(ErrorCode.INVALID_PAGE_RANGE,
-                       f"page_range {params.page_range!r} is malformed; use page numbers and ranges like "
-                       f"{PAGE_RANGE_EXAMPLE}.")
+                       f"page_range {params.page_range!r} is malformed; use 0-based page numbers and ranges "
+                       f"like {PAGE_RANGE_EXAMPLE} (the first page is 0).")
+    if params.callback_url is not None:
+        check_callback_url(params.callback_url, settings)
     files = []
     for number, (data, filename) in enumerate(raw_files, start=1):
         try:
@@ -98,6 +102,42 @@ def read_upload(request: Request, settings: Settings) -> Upload:
                        f"The files have {upload.page_count} pages in all; the limit is {settings.max_pdf_pages} "
                        "pages per job. Send them in several jobs or use page_range.")
     return upload
+
+
+def check_callback_url(url: str, settings: Settings) -> None:
+    """Checked at submit time without resolving the host (jobs/callbacks.py checks again, resolved, when
+    it delivers)."""
+    if settings.callback_secret is None:
+        raise ApiError(ErrorCode.CALLBACKS_DISABLED,
+                       "This server sends no callbacks (no callback secret is configured); poll the job instead.")
+    try:
+        callbacks.check_url(url, settings.callback_allow_private)
+    except callbacks.CallbackUrlError as exc:
+        raise ApiError(ErrorCode.INVALID_CALLBACK_URL, str(exc)) from None
+
+
+# Idempotency-Key: printable ASCII without spaces, like Stripe's keys and UUIDs.
+IDEMPOTENCY_KEY_PATTERN = re.compile(r"[!-~]{1,255}")
+
+
+def idempotency_key(request: Request) -> str | None:
+    """The request's Idempotency-Key header, checked; None without one."""
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    if not IDEMPOTENCY_KEY_PATTERN.fullmatch(key):
+        raise ApiError(ErrorCode.INVALID_IDEMPOTENCY_KEY, "The Idempotency-Key header must be 1 to 255 printable "
+                       "ASCII characters without spaces (a UUID, say).")
+    return key
+
+
+def request_hash(upload: Upload) -> str:
+    """What makes two requests "the same" for an Idempotency-Key: the options and each file's bytes
+    and name, whichever encoding carried them (a multipart boundary or JSON spacing does not count)."""
+    digest = hashlib.sha256(json.dumps(upload.params.model_dump(), sort_keys=True).encode())
+    for upload_file in upload.files:
+        digest.update(b"\0" + hashlib.sha256(upload_file.data).digest() + (upload_file.meta.filename or "").encode())
+    return digest.hexdigest()
 
 
 def _check_file(data: bytes, filename: str | None, params: OcrParams, settings: Settings) -> UploadFile:

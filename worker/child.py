@@ -25,6 +25,7 @@ from jobs.settings import get_settings
 from jobs.store import JobStore
 from ocrcore import OcrEngine, PipelineConfig
 
+from . import delivery
 from .cores import plan_core_groups
 
 log = logging.getLogger(__name__)
@@ -103,6 +104,7 @@ def start() -> None:
     log.info("child %d %s, %d threads, model %s loaded in %.2fs",
              index, placement, len(cpus), _engine.default_model, time.perf_counter() - started)
     threading.Thread(target=_heartbeat_loop, name="ocr-heartbeat", daemon=True).start()
+    delivery.start(liveness_store())  # completion callbacks (worker/delivery.py)
 
 
 def limit_memory(megabytes: int) -> None:

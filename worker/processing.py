@@ -246,7 +246,8 @@ class JobRunner:
         with open_pdf(data, max_pages=sys.maxsize) as document:
             for index in selected if selected is not None else range(document.page_count):
                 if not 0 <= index < document.page_count:
-                    raise FileError(ErrorCode.INVALID_PAGE_RANGE, f"The PDF has no page {index + 1}.")
+                    raise FileError(ErrorCode.INVALID_PAGE_RANGE,
+                                    f"The PDF has no page {index} (page_range counts from 0).")
                 with page_time_limit(self.settings.page_time_limit, f"Page {index + 1}"):
                     page = document.prepare_page(
                         index, dpi=self.settings.pdf_dpi, max_pixels=self.settings.pdf_max_page_pixels,

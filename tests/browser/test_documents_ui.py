@@ -62,6 +62,8 @@ def test_pdfs_progress_pages_view_and_markdown(ui, tmp_path, artifacts, make_tex
     page.set_input_files("#file-input", str(report))
     page.select_option("#output-format", "markdown")
     page.check("#paginate")
+    # People count from 1: "2" is the second page (sent as the API's 0-based 1; unconverted, the
+    # two-page PDF would have no page 2 and the job would be refused).
     page.fill("#page-range", "2")
     page.click("#submit")
     wait_for_state(page, "succeeded")
@@ -72,6 +74,28 @@ def test_pdfs_progress_pages_view_and_markdown(ui, tmp_path, artifacts, make_tex
         page.click("#download-txt")
     assert download_info.value.suggested_filename == "report.md"
     assert "Second page text" in download_info.value.path().read_text(encoding="utf-8")
+
+
+def test_page_numbers_in_the_form_count_from_one(ui, tmp_path):
+    page = ui
+    two = tmp_path / "two.pdf"
+    two.write_bytes(text_pdf([[Text("First page", 72, 700, 14)], [Text("Second page", 72, 700, 14)]]))
+    page.set_input_files("#file-input", str(two))
+    page.fill("#page-range", "0")
+    page.click("#submit")
+    page.wait_for_selector("#error:not([hidden])")
+    assert page.inner_text("#error-text").strip() == "Page numbers start at 1."
+    # The third page of two: the server's 0-based refusal, said as people count.
+    page.fill("#page-range", "1-3")
+    page.click("#submit")
+    page.locator("#error-text", has_text="2 pages").wait_for()
+    assert page.inner_text("#error-text").strip() == "Those pages are not in the PDF: it has 2 pages (1-2)."
+    # "1" is the first page (unconverted it would be the second).
+    page.select_option("#output-format", "text")
+    page.fill("#page-range", "1")
+    page.click("#submit")
+    wait_for_state(page, "succeeded")
+    assert page.inner_text("#raw-output").strip() == "First page"
 
 
 def test_a_refused_pdf_reads_as_a_sentence(ui, tmp_path):

@@ -68,7 +68,7 @@ def test_cli_pdf_to_stdout_json_and_hocr(tmp_path):
 
     report = tmp_path / "report.pdf"
     report.write_bytes(quarterly_report_pdf())
-    document = json.loads(_run(str(report), "--page-range", "2").stdout)
+    document = json.loads(_run(str(report), "--page-range", "1").stdout)
     assert [page["page"] for page in document["pages"]] == [2]
     assert document["pages"][0]["source"] == "text_layer"
     assert document["pages"][0]["results"][0]["text"] == "Second page text"

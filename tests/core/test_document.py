@@ -89,27 +89,29 @@ def test_is_pdf_looks_for_the_header_in_the_first_kilobyte(letter_pdf):
     [
         (None, 4, [0, 1, 2, 3]),
         ("", 4, [0, 1, 2, 3]),
-        ("1-3,7", 10, [0, 1, 2, 6]),
-        (" 7 , 1-2,2 ", 10, [0, 1, 6]),
-        ("5", 5, [4]),
-        ("3-3", 5, [2]),
+        ("0-2,6", 10, [0, 1, 2, 6]),
+        (" 6 , 0-1,1 ", 10, [0, 1, 6]),
+        ("0", 5, [0]),
+        ("4", 5, [4]),
+        ("2-2", 5, [2]),
+        ("0,5-10,20", 21, [0, 5, 6, 7, 8, 9, 10, 20]),  # Marker's own example
     ],
 )
-def test_page_range_parses_one_based_specs(spec, count, expected):
+def test_page_range_parses_zero_based_specs_like_marker(spec, count, expected):
     assert parse_page_range(spec, count) == expected
 
 
 @pytest.mark.parametrize(
     "spec, message",
     [
-        ("0", "out of range"),
+        ("5", "out of range: the document has 5 pages, pages 0-4"),
         ("6", "out of range"),
-        ("2-9", "out of range"),
-        ("3-1", "backwards"),
-        ("1-", "malformed"),
-        ("-2", "malformed"),
-        ("1,,2", "malformed"),
-        ("1.5", "malformed"),
+        ("1-8", "out of range"),
+        ("2-0", "backwards"),
+        ("0-", "malformed"),
+        ("-1", "malformed"),
+        ("0,,1", "malformed"),
+        ("0.5", "malformed"),
         ("one", "malformed"),
         ("\u0661", "malformed"),  # an Arabic-Indic digit is not a page number here
     ],
@@ -150,18 +152,20 @@ def test_page_cap_counts_the_selected_pages():
     many = blank_pdf(201)
     with pytest.raises(PdfTooManyPagesError, match="201 pages selected; the limit is 200; use page_range"):
         open_pdf(many)
-    with open_pdf(many, page_range="1-200") as doc:
+    with open_pdf(many, page_range="0-199") as doc:
         assert doc.page_count == 201
         assert doc.selected_pages == list(range(200))
     with pytest.raises(PdfTooManyPagesError, match="3 pages selected; the limit is 2"):
-        open_pdf(blank_pdf(5), max_pages=2, page_range="1,3,5")
-    with open_pdf(blank_pdf(5), max_pages=2, page_range="2,4") as doc:
+        open_pdf(blank_pdf(5), max_pages=2, page_range="0,2,4")
+    with open_pdf(blank_pdf(5), max_pages=2, page_range="1,3") as doc:
         assert doc.selected_pages == [1, 3]
 
 
 def test_page_range_is_checked_against_the_document():
-    with pytest.raises(PageRangeError, match="pages 1-3"):
-        open_pdf(blank_pdf(3), page_range="2-4")
+    with pytest.raises(PageRangeError, match="pages 0-2"):
+        open_pdf(blank_pdf(3), page_range="1-3")
+    with pytest.raises(PageRangeError, match=r"has 1 page, page 0 \(0-based\)"):
+        open_pdf(blank_pdf(1), page_range="1")
 
 
 def test_absurd_page_size_is_refused_not_allocated():
@@ -388,7 +392,7 @@ def test_force_ocr_renders_even_with_a_text_layer(letter_pdf):
 
 
 def test_multi_page_document_and_page_range(letter_pdf):
-    with open_pdf(letter_pdf, page_range="2") as doc:
+    with open_pdf(letter_pdf, page_range="1") as doc:
         assert doc.page_count == 2 and doc.selected_pages == [1]
         (line,) = doc.text_lines(1)
         assert line.text == "Second page text"

@@ -87,7 +87,7 @@ class _Response:
 def test_only_content_refusals_of_schema_valid_requests_are_dropped():
     assert filter_failure(None, _Failure("ST202"), None, _Response("unsupported_media_type")) is False
     assert filter_failure(None, _Failure("ST202"), None, _Response(
-        "invalid_page_range", "page_range item '9' is out of range: the document has pages 1-1.")) is False
+        "invalid_page_range", "page_range item '9' is out of range: the document has 1 page, page 0 (0-based).")) is False
     assert filter_failure(None, _Failure("ST202"), None, _Response("invalid_page_range", "malformed")) is True
     assert filter_failure(None, _Failure("ST202"), None, _Response("invalid_field")) is True
     assert filter_failure(None, _Failure("ST101"), None, _Response("unsupported_media_type")) is True

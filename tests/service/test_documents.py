@@ -176,8 +176,8 @@ def test_text_layer_pdf_is_read_without_ocr(live_service, report_pdf):
 
 
 def test_force_ocr_renders_and_reads_the_same_page(live_service, report_pdf):
-    layer = assert_document(post_ocr(live_service.base_url, [("r.pdf", report_pdf)], page_range="1").json())
-    response = post_ocr(live_service.base_url, [("r.pdf", report_pdf)], force_ocr=True, page_range="1")
+    layer = assert_document(post_ocr(live_service.base_url, [("r.pdf", report_pdf)], page_range="0").json())
+    response = post_ocr(live_service.base_url, [("r.pdf", report_pdf)], force_ocr=True, page_range="0")
     assert response.status_code == 200, response.text
     (page,) = assert_document(response.json())
     assert page["source"] == "ocr" and (page["width"], page["height"]) == LETTER_PX
@@ -219,26 +219,26 @@ def test_page_range_in_every_output_format(live_service, five_page_pdf):
     base, pdf = live_service.base_url, [("five.pdf", five_page_pdf)]
     picked = {2: "bravo", 3: "charlie", 5: "echo"}
 
-    pages = assert_document(post_ocr(base, pdf, page_range="2-3,5").json())
+    pages = assert_document(post_ocr(base, pdf, page_range="1-2,4").json())
     assert [(p["page"], p["source"]) for p in pages] == [(n, "text_layer") for n in picked]
     assert [page_text(p) for p in pages] == [f"Page {n} says {w}" for n, w in picked.items()]
 
-    text = post_ocr(base, pdf, page_range="2-3,5", output_format="text")
+    text = post_ocr(base, pdf, page_range="1-2,4", output_format="text")
     assert text.headers["Content-Type"] == "text/plain; charset=utf-8"
     assert text.text == "Page 2 says bravo\nPage 3 says charlie\nPage 5 says echo\n"
     assert float(text.headers["X-Processing-Time"]) >= 0
 
-    paginated = post_ocr(base, pdf, page_range="2-3,5", output_format="text", paginate_output=True).text
+    paginated = post_ocr(base, pdf, page_range="1-2,4", output_format="text", paginate_output=True).text
     assert marker_ids(paginated) == [1, 2, 4]  # Marker's 0-based page ids, one before each page
     assert [body.strip() for body in MARKER.split(paginated)[2::2]] == [f"Page {n} says {w}" for n, w in picked.items()]
 
-    markdown = post_ocr(base, pdf, page_range="2-3,5", output_format="markdown", paginate_output=True)
+    markdown = post_ocr(base, pdf, page_range="1-2,4", output_format="markdown", paginate_output=True)
     assert markdown.headers["Content-Type"] == "text/markdown; charset=utf-8"
     assert marker_ids(markdown.text) == [1, 2, 4] and "Page 5 says echo" in markdown.text
-    unpaginated = post_ocr(base, pdf, page_range="2-3,5", output_format="markdown").text
+    unpaginated = post_ocr(base, pdf, page_range="1-2,4", output_format="markdown").text
     assert marker_ids(unpaginated) == [] and unpaginated == "Page 2 says bravo\n\nPage 3 says charlie\n\nPage 5 says echo\n"
 
-    html = post_ocr(base, pdf, page_range="2-3,5", output_format="html", paginate_output=True)
+    html = post_ocr(base, pdf, page_range="1-2,4", output_format="html", paginate_output=True)
     assert html.headers["Content-Type"] == "text/html; charset=utf-8"
     parser = LineSpans()
     parser.feed(html.text)
@@ -247,7 +247,7 @@ def test_page_range_in_every_output_format(live_service, five_page_pdf):
     for (x0, y0, x1, y1), _ in parser.lines:
         assert 0 <= x0 < x1 <= LETTER_PX[0] and 0 <= y0 < y1 <= LETTER_PX[1]
 
-    hocr = post_ocr(base, pdf, page_range="2-3,5", output_format="hocr")
+    hocr = post_ocr(base, pdf, page_range="1-2,4", output_format="hocr")
     assert hocr.headers["Content-Type"] == "application/xhtml+xml; charset=utf-8"
     root = ET.fromstring(hocr.content)  # well-formed XML, as hOCR tools expect
     assert root.tag == f"{XHTML}html"
@@ -258,7 +258,7 @@ def test_page_range_in_every_output_format(live_service, five_page_pdf):
         "Page 2 says bravo Page 3 says charlie Page 5 says echo"
 
     # A job keeps its JSON envelope: the same document under `content`.
-    job = submit_files(base, pdf, page_range="2-3,5", output_format="markdown")
+    job = submit_files(base, pdf, page_range="1-2,4", output_format="markdown")
     result = wait_for(live_service.url(job["url"]))["result"]
     assert set(result) == {"processing_time", "output_format", "content"}
     assert result["output_format"] == "markdown" and result["content"] == unpaginated
@@ -274,7 +274,7 @@ def test_an_image_in_a_text_format_and_in_json(live_service, text_png):
     assert page.get("title").startswith(f"bbox 0 0 {width} {height}")
     # json for an image stays exactly the original shape, whatever the document fields say.
     body = post_ocr(live_service.base_url, [("hello.png", text_png)], output_format="json", force_ocr=True,
-                    paginate_output=True, page_range="1").json()
+                    paginate_output=True, page_range="0").json()
     assert set(body) == {"processing_time", "results"} and "HELLO" in " ".join(r["text"] for r in body["results"])
 
 
@@ -284,7 +284,7 @@ def test_page_cap_counts_the_selected_pages(live_service, five_page_pdf, report_
     capped = live_service.add_gateway("web-page-cap", {"OCR_MAX_PDF_PAGES": "3"})
     message = assert_error(post_ocr(capped, [("five.pdf", five_page_pdf)]), 413, "too_many_pages")
     assert "5 pages selected; the limit is 3" in message and "page_range" in message
-    pages = assert_document(post_ocr(capped, [("five.pdf", five_page_pdf)], page_range="3-5").json())
+    pages = assert_document(post_ocr(capped, [("five.pdf", five_page_pdf)], page_range="2-4").json())
     assert [p["page"] for p in pages] == [3, 4, 5]
     # Over all the files of a job: 2 + 2 pages is over 3.
     message = assert_error(post_ocr(capped, [("a.pdf", report_pdf), ("b.pdf", report_pdf)]), 413, "too_many_pages")
@@ -299,9 +299,9 @@ def test_bad_pdfs_are_refused_with_clear_errors(live_service, report_pdf, text_p
                  "pdf_encrypted")
     for broken in (report_pdf[:40], b"%PDF-1.7\n" + bytes(range(256)) * 64, blank_pdf(0)):
         assert_error(post_ocr(base, [("broken.pdf", broken)]), 422, "invalid_pdf")
-    message = assert_error(post_ocr(base, [("r.pdf", report_pdf)], page_range="3"), 400, "invalid_page_range")
-    assert "pages 1-2" in message
-    assert_error(post_ocr(base, [("r.pdf", report_pdf)], page_range="2-1"), 400, "invalid_page_range")
+    message = assert_error(post_ocr(base, [("r.pdf", report_pdf)], page_range="2"), 400, "invalid_page_range")
+    assert "the document has 2 pages, pages 0-1 (0-based)" in message
+    assert_error(post_ocr(base, [("r.pdf", report_pdf)], page_range="1-0"), 400, "invalid_page_range")
     assert_error(post_ocr(base, [("r.pdf", report_pdf)], page_range="one"), 400, "invalid_page_range")
     assert_error(post_ocr(base, [("r.pdf", report_pdf)], output_format="docx"), 400, "invalid_field")
 

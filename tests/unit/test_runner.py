@@ -142,7 +142,7 @@ def test_a_page_missing_from_the_pdf_is_a_page_range_error():
     job, _, _ = runner([(FileMeta("s.pdf", "pdf", (5,)), scan(2))])
     with pytest.raises(FileError) as failed:
         job.run()
-    assert failed.value.code is ErrorCode.INVALID_PAGE_RANGE and "page 6" in failed.value.message
+    assert failed.value.code is ErrorCode.INVALID_PAGE_RANGE and "no page 5 (page_range counts from 0)" in failed.value.message
 
 
 # ---------- output_format=pdf ----------

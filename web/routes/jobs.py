@@ -10,7 +10,7 @@ from jobs.model import Job, Status, document_numbers, looks_like_job_id
 from ..errors import ApiError
 from ..openapi import spec
 from ..schemas import ErrorResponse, JobBody, JobCreated, OcrFormRequest, OcrJsonRequest
-from ..validation import read_upload
+from ..validation import idempotency_key, read_upload
 from .common import document_response, document_url, job_queue, job_url, settings
 
 bp = Blueprint("jobs", __name__)
@@ -23,8 +23,8 @@ JOB_ID_PARAMETER = {"job_id": "The id POST /jobs returned."}
 @spec.validate(
     json=OcrJsonRequest,
     form=OcrFormRequest,
-    resp=Response(HTTP_202=JobCreated, HTTP_400=ErrorResponse, HTTP_413=ErrorResponse, HTTP_415=ErrorResponse,
-                  HTTP_422=ErrorResponse, HTTP_503=ErrorResponse),
+    resp=Response(HTTP_202=JobCreated, HTTP_400=ErrorResponse, HTTP_409=ErrorResponse, HTTP_413=ErrorResponse,
+                  HTTP_415=ErrorResponse, HTTP_422=ErrorResponse, HTTP_503=ErrorResponse),
     tags=["jobs"],
     skip_validation=True,
 )
@@ -34,9 +34,16 @@ def create_job():
     Same inputs as POST /ocr. Poll the job at the returned `url` (also the Location header).
     With output_format pdf the job's result names the searchable PDF's `url`
     (GET /jobs/<id>/result); the PDF is kept as long as the job.
+
+    An `Idempotency-Key` header (1-255 printable ASCII characters) makes retries safe: the
+    same key with the same request (files and options) within the result TTL answers the
+    same job (202, the same id) instead of queuing another; the key with a different
+    request answers 409 `idempotency_key_reused`. With `callback_url` the job's status
+    document is POSTed there, signed (Standard Webhooks), once it ends.
     """
+    key = idempotency_key(request)
     upload = read_upload(request, settings())
-    job = job_queue().submit(upload)
+    job, _again = job_queue().submit(upload, key)
     url = job_url(job.id)
     response = jsonify({"id": job.id, "status": job.status, "url": url})
     response.status_code = 202

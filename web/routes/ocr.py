@@ -14,7 +14,7 @@ from ocrcore.formats import MIMETYPES
 from ..errors import ApiError
 from ..openapi import spec
 from ..schemas import ErrorResponse, OcrFormRequest, OcrJsonRequest, OcrJsonResult, TimeoutResponse
-from ..validation import read_upload
+from ..validation import idempotency_key, read_upload
 from .common import document_response, document_url, job_queue, job_url, settings
 
 bp = Blueprint("ocr", __name__)
@@ -48,15 +48,22 @@ def ocr():
     `url` in each file's result. If no result comes within the server's sync timeout
     the answer is 504 with the job's id and URL: the job keeps running and its result
     can be fetched there.
+
+    An `Idempotency-Key` header makes a retry (after a timeout or a dropped connection)
+    wait on the job the first request made instead of queuing another; the key with a
+    different request answers 409 `idempotency_key_reused`. `callback_url` is accepted
+    here too (useful when the wait ends 504): the job's status document is POSTed there
+    once it ends.
     """
+    key = idempotency_key(request)
     upload = read_upload(request, settings())
     queue = job_queue()
     if not queue.workers_alive():
         # Waiting the whole sync timeout for nobody helps no one; async jobs may still queue up.
         raise ApiError(ErrorCode.NO_WORKER, "No OCR worker is running; try again shortly.")
-    job = queue.submit(upload)
+    job, again = queue.submit(upload, key)
     timeout = settings().sync_timeout
-    finished = queue.wait(job.id, timeout)
+    finished = queue.wait(job.id, timeout, check_first=again, shared=key is not None)
     if finished is None:
         raise ApiError(ErrorCode.TIMEOUT, f"No result within {timeout:g} s; the job continues, poll its URL.",
                        id=job.id, url=job_url(job.id))
