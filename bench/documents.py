@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -140,9 +141,11 @@ class Score:
         return 2 * self.word_tp / (self.word_pred + self.word_truth) if self.word_pred + self.word_truth else 0.0
 
 
-def bench_model(model: str, threads: int, pages: list[Page], kinds: list[str], rounds: int = 1) -> tuple[dict, dict]:
+def bench_model(
+    model: str, threads: int, pages: list[Page], kinds: list[str], rounds: int = 1, overrides: dict | None = None
+) -> tuple[dict, dict]:
     """Scores per engine and language, and per engine its mean seconds per page (total and per stage)."""
-    engines = {kind: make_engine(kind, model, threads) for kind in kinds}
+    engines = {kind: make_engine(kind, model, threads, overrides) for kind in kinds}
     scores = {kind: {"zh": Score(), "en": Score()} for kind in kinds}
     times: dict[str, dict[str, float]] = {kind: {} for kind in kinds}
     for run in engines.values():
@@ -171,6 +174,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="also write the pages (JPEG) and their transcripts here")
     parser.add_argument("--backends", nargs="+", default=["onnxruntime"], help="ours on each: onnxruntime, openvino")
     parser.add_argument("--rounds", type=int, default=1, help="timed passes over the pages")
+    parser.add_argument("--overrides", type=json.loads, default={}, help='ours only, e.g. {"det": {"text_height": 24}}')
     args = parser.parse_args()
 
     pages = make_pages(args.pages)
@@ -185,7 +189,7 @@ def main() -> None:
     kinds = ours_kinds(args.backends) + [PEER]
     print(f"load {' '.join(open('/proc/loadavg').read().split()[:3])}, {args.threads} threads, {args.rounds} round(s)")
     for model in args.models:
-        scores, times = bench_model(model, args.threads, pages, kinds, args.rounds)
+        scores, times = bench_model(model, args.threads, pages, kinds, args.rounds, args.overrides)
         print(f"\n== {model} ==")
         print(f"{'metric':<14}" + "".join(f"{k:>15}" for k in kinds))
         rows = [("zh CER", lambda s: s["zh"].cer), ("en CER", lambda s: s["en"].cer), ("en word F1", lambda s: s["en"].word_f1)]
