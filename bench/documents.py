@@ -13,16 +13,11 @@ reading order / its length; whitespace ignored for Chinese, runs of whitespace c
 as one space for English) and, for English, bag-of-words F1 (case-insensitive).
 
     python -m bench.documents [--models ppocrv6-small ppocrv5-mobile] [--pages 4] [--out DIR]
-                              [--backends onnxruntime openvino] [--rounds N]
-
-Also seconds per page, end to end and per stage (det includes post-processing and crops),
-each engine fed every page in turn (who goes first rotates), after one warm-up page.
 """
 from __future__ import annotations
 
 import argparse
 import io
-import json
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -32,7 +27,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from .metrics import edit_distance
-from .runners import make_engine, ours_kinds
+from .runners import EngineProcess
 
 TEXTS = Path(__file__).resolve().parent / "doctext"
 PAGE = (1240, 1754)
@@ -42,7 +37,7 @@ FONTS = {
     "zh": ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc"),
 }
 SEED = 14
-PEER = "rapidocr"
+ENGINES = ("ours", "rapidocr")
 
 
 @dataclass
@@ -141,29 +136,16 @@ class Score:
         return 2 * self.word_tp / (self.word_pred + self.word_truth) if self.word_pred + self.word_truth else 0.0
 
 
-def bench_model(
-    model: str, threads: int, pages: list[Page], kinds: list[str], rounds: int = 1, overrides: dict | None = None
-) -> tuple[dict, dict]:
-    """Scores per engine and language, and per engine its mean seconds per page (total and per stage)."""
-    engines = {kind: make_engine(kind, model, threads, overrides) for kind in kinds}
-    scores = {kind: {"zh": Score(), "en": Score()} for kind in kinds}
-    times: dict[str, dict[str, float]] = {kind: {} for kind in kinds}
+def bench_model(model: str, threads: int, pages: list[Page]) -> dict[str, dict[str, Score]]:
+    engines = {kind: EngineProcess(kind, model, threads) for kind in ENGINES}
+    scores = {kind: {"zh": Score(), "en": Score()} for kind in ENGINES}
+    for page in pages:
+        for kind, run in engines.items():
+            _, lines = run(page.jpeg)
+            scores[kind][page.lang].add([text for text, _, _ in lines], page.lines, page.lang)
     for run in engines.values():
-        run(pages[0].jpeg)  # sessions and first-shape allocations outside the timing
-    step = 0
-    for round_no in range(rounds):
-        for page in pages:
-            order = kinds[step % len(kinds) :] + kinds[: step % len(kinds)]
-            step += 1
-            for kind in order:
-                elapsed, lines, stages = engines[kind](page.jpeg)
-                for name, value in {"total": elapsed, **stages}.items():
-                    times[kind][name] = times[kind].get(name, 0.0) + value / (len(pages) * rounds)
-                if round_no == 0:
-                    scores[kind][page.lang].add([text for text, _, _ in lines], page.lines, page.lang)
-    for kind, run in engines.items():
-        times[kind]["peak_rss_mb"] = run.close() / 2**20
-    return scores, times
+        run.close()
+    return scores
 
 
 def main() -> None:
@@ -172,9 +154,6 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--pages", type=int, default=4, help="pages per language")
     parser.add_argument("--out", type=Path, help="also write the pages (JPEG) and their transcripts here")
-    parser.add_argument("--backends", nargs="+", default=["onnxruntime"], help="ours on each: onnxruntime, openvino")
-    parser.add_argument("--rounds", type=int, default=1, help="timed passes over the pages")
-    parser.add_argument("--overrides", type=json.loads, default={}, help='ours only, e.g. {"det": {"text_height": 24}}')
     args = parser.parse_args()
 
     pages = make_pages(args.pages)
@@ -186,26 +165,13 @@ def main() -> None:
     counts = Counter(p.lang for p in pages)
     chars = {lang: sum(len(_text(p.lines, lang)) for p in pages if p.lang == lang) for lang in counts}
     print(f"document pages: {counts['zh']} Chinese ({chars['zh']} chars), {counts['en']} English ({chars['en']} chars), seed {SEED}")
-    kinds = ours_kinds(args.backends) + [PEER]
-    print(f"load {' '.join(open('/proc/loadavg').read().split()[:3])}, {args.threads} threads, {args.rounds} round(s)")
     for model in args.models:
-        scores, times = bench_model(model, args.threads, pages, kinds, args.rounds, args.overrides)
+        scores = bench_model(model, args.threads, pages)
         print(f"\n== {model} ==")
-        print(f"{'metric':<14}" + "".join(f"{k:>15}" for k in kinds))
+        print(f"{'metric':<14}" + "".join(f"{k:>12}" for k in ENGINES))
         rows = [("zh CER", lambda s: s["zh"].cer), ("en CER", lambda s: s["en"].cer), ("en word F1", lambda s: s["en"].word_f1)]
         for name, get in rows:
-            print(f"{name:<14}" + "".join(f"{get(scores[k]):>15.4f}" for k in kinds))
-        for key in ("total", "det", "cls", "rec", "peak_rss_mb"):
-            label = key if key == "peak_rss_mb" else f"{key} s/page"
-            print(f"{label:<14}" + "".join(f"{times[k].get(key, float('nan')):>15.3f}" for k in kinds))
-        for kind in kinds[:-1]:
-            ratios = {key: times[PEER][key] / times[kind][key] for key in ("total", "det", "rec") if times[kind].get(key)}
-            print(f"speed {kind} vs {PEER}: " + ", ".join(f"{key} {r:.3f}x" for key, r in ratios.items()))
-        if len(kinds) > 2:
-            for kind in kinds[1:-1]:
-                ratios = {key: times[kinds[0]][key] / times[kind][key] for key in ("total", "det", "rec") if times[kind].get(key)}
-                print(f"speed {kind} vs {kinds[0]}: " + ", ".join(f"{key} {r:.3f}x" for key, r in ratios.items()))
-    print(f"load at the end: {' '.join(open('/proc/loadavg').read().split()[:3])}")
+            print(f"{name:<14}" + "".join(f"{get(scores[k]):>12.4f}" for k in ENGINES))
 
 
 if __name__ == "__main__":

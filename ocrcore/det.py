@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pyclipper
 
-from .session import Model
+from .session import OrtModel
 
 
 @dataclass(frozen=True)
@@ -23,20 +23,12 @@ class DetConfig:
     max_candidates: int = 1000
     dilate: bool = True
     min_box_side: float = 3.0
-    # Per-image sizing (0: off): a first pass with the long side at probe_side measures the
-    # median height of the lines found, then the image is scaled so that height becomes
-    # text_height in the model's input; never larger than the rule above gives, never
-    # below min_ratio of it. Only images whose rule-sized input is longer than probe_side.
-    text_height: float = 0.0
-    probe_side: int = 960
-    min_ratio: float = 0.5
 
 
 @dataclass(frozen=True)
 class Detection:
     quads: list[np.ndarray]  # float32 [4, 2], clockwise from top-left
     input_shape: tuple[int, int]  # (h, w) actually fed to the model
-    probe_shape: tuple[int, int] | None = None  # (h, w) of the sizing pass, if one ran
 
 
 # DB models were trained on BGR input normalised with mean/std 0.5 (scale 1/255).
@@ -44,47 +36,22 @@ _MEAN = np.float32(0.5 * 255.0)
 _INV_STD = np.float32(1.0 / (0.5 * 255.0))
 
 
-def detect(model: Model, image: np.ndarray, config: DetConfig) -> Detection:
+def detect(model: OrtModel, image: np.ndarray, config: DetConfig) -> Detection:
     height, width = image.shape[:2]
-    ratio = _det_ratio(height, width, config)
-    probe_shape = None
-    if config.text_height and max(height, width) * ratio > config.probe_side:
-        probe = _run(model, image, config.probe_side / max(height, width), config)
-        probe_shape = probe.input_shape
-        sides = [_side_lengths(q).min() for q in probe.quads]  # line heights, image pixels
-        if len(sides) >= 3:
-            line_height = float(np.median(sides))
-            ratio = min(ratio, max(ratio * config.min_ratio, config.text_height / line_height))
-    found = _run(model, image, ratio, config)
-    return Detection(quads=found.quads, input_shape=found.input_shape, probe_shape=probe_shape)
-
-
-def _run(model: Model, image: np.ndarray, ratio: float, config: DetConfig) -> Detection:
-    height, width = image.shape[:2]
-    resized = _resize_to(image, ratio)
+    resized = _resize_for_det(image, config)
     batch = ((resized.astype(np.float32) - _MEAN) * _INV_STD).transpose(2, 0, 1)[None]
     prob = model(np.ascontiguousarray(batch))[0, 0]
     quads = _quads_from_map(prob, width, height, config)
     return Detection(quads=quads, input_shape=resized.shape[:2])
 
 
-def _det_ratio(height: int, width: int, config: DetConfig) -> float:
-    """The scale of the rule: short side up to min_side (at most max_upscale), long side at most limit_side."""
+def _resize_for_det(image: np.ndarray, config: DetConfig) -> np.ndarray:
+    height, width = image.shape[:2]
     ratio = 1.0
     if config.min_side and min(height, width) < config.min_side:
         ratio = min(config.min_side / min(height, width), config.max_upscale)
     if max(height, width) * ratio > config.limit_side:
         ratio = config.limit_side / max(height, width)
-    return ratio
-
-
-def _resize_for_det(image: np.ndarray, config: DetConfig) -> np.ndarray:
-    height, width = image.shape[:2]
-    return _resize_to(image, _det_ratio(height, width, config))
-
-
-def _resize_to(image: np.ndarray, ratio: float) -> np.ndarray:
-    height, width = image.shape[:2]
     new_h = max(32, int(round(height * ratio / 32)) * 32)
     new_w = max(32, int(round(width * ratio / 32)) * 32)
     if (new_h, new_w) == (height, width):

@@ -1,4 +1,4 @@
-"""The one place inference sessions (onnxruntime, or OpenVINO) are configured and created."""
+"""The one place onnxruntime sessions are configured and created."""
 from __future__ import annotations
 
 import ctypes
@@ -73,7 +73,7 @@ def _session_with_folded_constants(path: Path, options: ort.SessionOptions) -> o
 class OrtModel:
     """One ONNX model in one onnxruntime session with explicit, measured options."""
 
-    def __init__(self, path: Path, threads: int, arena: bool = False):
+    def __init__(self, path: Path, threads: int):
         tame_heap_growth()
         options = ort.SessionOptions()
         # Never ORT's default of "all cores on the host": a worker child owns a core group.
@@ -83,9 +83,8 @@ class OrtModel:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         # Input shapes change on every call (image sizes, crop widths): memory patterns
         # are planned per shape and the arena keeps peak-sized blocks, so both only grow RSS.
-        # Detection asks for an arena, handed back after each run (see OcrEngine._load).
         options.enable_mem_pattern = False
-        options.enable_cpu_mem_arena = arena
+        options.enable_cpu_mem_arena = False
         options.log_severity_level = 3
         # Spinning worker threads burn the core between runs; the pipeline has Python gaps.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
@@ -95,56 +94,6 @@ class OrtModel:
         self.path = path
         self.session = _session_with_folded_constants(path, options)
         self.input_name = self.session.get_inputs()[0].name
-        self.run_options = ort.RunOptions()
-        if arena:
-            # Hand the arena back after every run, so RSS stays flat between images.
-            self.run_options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
-        return self.session.run(None, {self.input_name: batch}, self.run_options)[0]
-
-
-class OvModel:
-    """One ONNX model compiled by OpenVINO for the CPU, with OrtModel's call signature.
-
-    OpenVINO reads the ONNX file directly (it fuses the per-channel affines itself, so the
-    folding step is not needed) and compiles it once with dynamic shapes; a new input
-    shape costs a shape inference, not a compile. f32 is asked for explicitly: on CPUs
-    with avx512_bf16 OpenVINO otherwise runs bf16, which moves outputs by up to 0.08.
-    Memory for a shape is kept by the infer request and reused by the next call, so a
-    run page-faults nothing after the first of its size.
-    """
-
-    def __init__(self, path: Path, threads: int):
-        import openvino as ov  # only where sessions are made: the gateway never loads it
-
-        tame_heap_growth()
-        core = ov.Core()
-        config = {
-            "INFERENCE_NUM_THREADS": max(1, threads),  # the core group, never the host
-            "NUM_STREAMS": 1,
-            "PERFORMANCE_HINT": "LATENCY",
-            "INFERENCE_PRECISION_HINT": "f32",
-            "ENABLE_CPU_PINNING": False,  # the worker child pins itself to its group
-        }
-        self.path = path
-        self.compiled = core.compile_model(core.read_model(str(path)), "CPU", config)
-        self.request = self.compiled.create_infer_request()
-
-    def __call__(self, batch: np.ndarray) -> np.ndarray:
-        self.request.infer([batch])
-        # A copy: the output tensor's memory belongs to the request and the next call.
-        return np.array(self.request.get_output_tensor(0).data, copy=True)
-
-
-BACKENDS = ("onnxruntime", "openvino")
-Model = OrtModel | OvModel  # both: model(batch) -> first output
-
-
-def load_model(backend: str, path: Path, threads: int, arena: bool = False) -> Model:
-    """A model on the named backend (see BACKENDS)."""
-    if backend == "onnxruntime":
-        return OrtModel(path, threads, arena=arena)
-    if backend == "openvino":
-        return OvModel(path, threads)
-    raise ValueError(f"unknown OCR backend {backend!r}: choose one of {', '.join(BACKENDS)}")
+        return self.session.run(None, {self.input_name: batch})[0]

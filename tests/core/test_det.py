@@ -36,13 +36,3 @@ def test_one_clockwise_quad_per_rendered_line(det_model):
         assert quad[1, 0] > quad[0, 0] and quad[3, 1] > quad[0, 1]  # wide, left to right, top down
         # Whole pixels, so the crop read is exactly the box reported.
         assert np.array_equal(quad, np.round(quad))
-
-
-def test_size_from_text_height_scales_big_text_down_and_keeps_its_lines(det_model):
-    """The optional per-image sizing (off by default): a probe, then a smaller input for big text."""
-    image = np.asarray(text_image(size=56).resize((1600, 1200)))[:, :, ::-1]  # big text on a big image
-    plain = detect(det_model, np.ascontiguousarray(image), DetConfig())
-    sized = detect(det_model, np.ascontiguousarray(image), DetConfig(text_height=24))
-    assert plain.probe_shape is None and sized.probe_shape is not None
-    assert sized.input_shape[0] < plain.input_shape[0]
-    assert len(sized.quads) == len(plain.quads) == len(LINES)
