@@ -73,7 +73,7 @@ def _session_with_folded_constants(path: Path, options: ort.SessionOptions) -> o
 class OrtModel:
     """One ONNX model in one onnxruntime session with explicit, measured options."""
 
-    def __init__(self, path: Path, threads: int):
+    def __init__(self, path: Path, threads: int, arena: bool = False):
         tame_heap_growth()
         options = ort.SessionOptions()
         # Never ORT's default of "all cores on the host": a worker child owns a core group.
@@ -83,8 +83,9 @@ class OrtModel:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         # Input shapes change on every call (image sizes, crop widths): memory patterns
         # are planned per shape and the arena keeps peak-sized blocks, so both only grow RSS.
+        # Detection asks for an arena, handed back after each run (see OcrEngine._load).
         options.enable_mem_pattern = False
-        options.enable_cpu_mem_arena = False
+        options.enable_cpu_mem_arena = arena
         options.log_severity_level = 3
         # Spinning worker threads burn the core between runs; the pipeline has Python gaps.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
@@ -94,6 +95,10 @@ class OrtModel:
         self.path = path
         self.session = _session_with_folded_constants(path, options)
         self.input_name = self.session.get_inputs()[0].name
+        self.run_options = ort.RunOptions()
+        if arena:
+            # Hand the arena back after every run, so RSS stays flat between images.
+            self.run_options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
-        return self.session.run(None, {self.input_name: batch})[0]
+        return self.session.run(None, {self.input_name: batch}, self.run_options)[0]
