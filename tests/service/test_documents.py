@@ -374,7 +374,13 @@ def test_page_time_limit_fails_the_job_and_the_worker_goes_on(live_service, repo
     try:
         base = live_service.add_gateway("web-strict", env)
         live_service.processes.wait_ready(base, timeout=120)
-        scan = image_pdf([Image.open(RECEIPT)], resolution=200)
+        # Three receipts side by side on one page: about 2.5x a receipt's work, well past 1 s
+        # (one receipt alone took 0.94 s once detection got faster).
+        receipt = Image.open(RECEIPT).convert("RGB")
+        page = Image.new("RGB", (receipt.width * 3, receipt.height), "white")
+        for i in range(3):
+            page.paste(receipt, (i * receipt.width, 0))
+        scan = image_pdf([page], resolution=200)
         started = time.monotonic()
         response = post_ocr(base, [("scan.pdf", scan)])
         assert response.status_code == 504, response.text
