@@ -58,6 +58,20 @@ local function schedule_callback(job, callbacks, id)
 end
 """
 
+# A job whose attempts are used up: failed with `err`, its upload dropped, its waiters woken,
+# its lease gone and its callback scheduled (shared by _START and _REQUEUE).
+_FAIL_EXHAUSTED = _SCHEDULE_CALLBACK + """
+local function fail_exhausted(job, done, upload, leases, callbacks, id, now, err, ttl)
+  redis.call('HSET', job, 'status', 'failed', 'finished_at', now, 'error', err)
+  redis.call('EXPIRE', job, ttl)
+  redis.call('DEL', upload)
+  redis.call('RPUSH', done, 'failed')
+  redis.call('EXPIRE', done, math.min(%d, ttl))
+  redis.call('ZREM', leases, id)
+  schedule_callback(job, callbacks, id)
+end
+""" % DONE_LIST_TTL
+
 # KEYS: job, done list, upload, leases, output, callbacks. ARGV: allowed statuses (comma-separated),
 # new status, terminal ("1"/"0"), guard field, guard value, job id, the number n of
 # documents, the n documents' bytes, then field/value pairs to set. The record keeps its own
@@ -103,7 +117,7 @@ local clock = tonumber(t[1]) + tonumber(t[2]) / 1e6
 # lease lapsed (its child died and its message came back before the reaper re-queued it).
 # A job running under a live lease is "held": this message is a duplicate and is dropped.
 # The same worker starting its own running job again (a retried call) gets its attempt back.
-_START = _SCHEDULE_CALLBACK + _CLOCK + """
+_START = _FAIL_EXHAUSTED + _CLOCK + """
 local cur = redis.call('HGET', KEYS[1], 'status')
 if not cur then return {'', 0} end
 if cur ~= 'queued' and cur ~= 'running' then return {cur, 0} end
@@ -117,20 +131,14 @@ end
 local attempts = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
 local ttl = tonumber(redis.call('HGET', KEYS[1], 'ttl'))
 if attempts > tonumber(ARGV[4]) then
-  redis.call('HSET', KEYS[1], 'status', 'failed', 'finished_at', ARGV[1], 'error', ARGV[5])
-  redis.call('EXPIRE', KEYS[1], ttl)
-  redis.call('DEL', KEYS[3])
-  redis.call('RPUSH', KEYS[2], 'failed')
-  redis.call('EXPIRE', KEYS[2], math.min(%d, ttl))
-  redis.call('ZREM', KEYS[4], ARGV[6])
-  schedule_callback(KEYS[1], KEYS[5], ARGV[6])
+  fail_exhausted(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], ARGV[6], ARGV[1], ARGV[5], ttl)
   return {'exhausted', attempts}
 end
 redis.call('HSET', KEYS[1], 'status', 'running', 'started_at', ARGV[1], 'deadline', ARGV[2], 'worker', ARGV[3])
 redis.call('EXPIRE', KEYS[1], ttl)
 redis.call('ZADD', KEYS[4], clock + tonumber(ARGV[7]), ARGV[6])
 return {'running', attempts}
-""" % DONE_LIST_TTL
+"""
 
 # KEYS: job, leases. ARGV: job id, worker, lease seconds. The running child extends its job's
 # lease; returns the job's status ("" if gone) so a renewal also notices a cancel or a re-queue.
@@ -159,7 +167,7 @@ return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', clock, 'LIMIT', 0, tonumber(
 # Returns {what, attempts, pages}: "requeued" (send it a message), "resend" (re-queued
 # earlier but never taken: send another message), "exhausted" (failed), or "" (nothing to do:
 # renewed, finished or gone meanwhile; a stale lease is dropped).
-_REQUEUE = _SCHEDULE_CALLBACK + _CLOCK + """
+_REQUEUE = _FAIL_EXHAUSTED + _CLOCK + """
 local lease = redis.call('ZSCORE', KEYS[4], ARGV[1])
 if not lease or tonumber(lease) > clock then return {'', 0, 0} end
 local cur = redis.call('HGET', KEYS[1], 'status')
@@ -175,13 +183,7 @@ if cur == 'queued' then
   return {'resend', attempts, pages}
 end
 if attempts >= tonumber(ARGV[2]) then
-  redis.call('HSET', KEYS[1], 'status', 'failed', 'finished_at', ARGV[4], 'error', ARGV[3])
-  redis.call('EXPIRE', KEYS[1], ttl)
-  redis.call('DEL', KEYS[3])
-  redis.call('RPUSH', KEYS[2], 'failed')
-  redis.call('EXPIRE', KEYS[2], math.min(%d, ttl))
-  redis.call('ZREM', KEYS[4], ARGV[1])
-  schedule_callback(KEYS[1], KEYS[5], ARGV[1])
+  fail_exhausted(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], ARGV[1], ARGV[4], ARGV[3], ttl)
   return {'exhausted', attempts, pages}
 end
 redis.call('HSET', KEYS[1], 'status', 'queued', 'worker', '', 'requeued_at', ARGV[4])
@@ -189,7 +191,7 @@ redis.call('HDEL', KEYS[1], 'deadline')
 redis.call('EXPIRE', KEYS[1], ttl)
 redis.call('ZADD', KEYS[4], clock + tonumber(ARGV[5]), ARGV[1])
 return {'requeued', attempts, pages}
-""" % DONE_LIST_TTL
+"""
 
 # KEYS: job. ARGV: pages done, worker ("" for any). Records progress only while the job runs
 # (a canceled or expired job is neither changed nor recreated) and returns the status, so the
