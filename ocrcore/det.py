@@ -18,7 +18,7 @@ class DetConfig:
     max_upscale: float = 2.0  # small images with big text gain nothing from more
     limit_side: int = 2048  # cap on the long side, so a phone photo costs a bounded amount
     thresh: float = 0.3  # probability -> text pixel
-    box_thresh: float = 0.5  # mean probability inside a candidate box
+    box_thresh: float = 0.5  # mean probability inside a candidate's outline
     unclip_ratio: float = 1.6
     max_candidates: int = 1000
     dilate: bool = True
@@ -69,10 +69,11 @@ def _quads_from_map(prob: np.ndarray, width: int, height: int, config: DetConfig
     scale = np.array([width / map_w, height / map_h], dtype=np.float32)
     quads = []
     for contour in contours[: config.max_candidates]:
-        box, short_side = _min_area_box(contour.reshape(-1, 2))
+        outline = contour.reshape(-1, 2)
+        box, short_side = _min_area_box(outline)
         if short_side < config.min_box_side:
             continue
-        if _box_score(prob, box) < config.box_thresh:
+        if _region_score(prob, outline) < config.box_thresh:
             continue
         expanded = _unclip(box, config.unclip_ratio)
         if expanded is None:
@@ -105,15 +106,19 @@ def order_clockwise(points: np.ndarray) -> np.ndarray:
     return np.array([top_left, top_right, bottom_right, bottom_left], dtype=np.float32)
 
 
-def _box_score(prob: np.ndarray, box: np.ndarray) -> float:
-    """Mean probability inside the box (the "fast" DB score)."""
+def _region_score(prob: np.ndarray, outline: np.ndarray) -> float:
+    """Mean probability inside the candidate's own outline (DB's "slow" score), not its
+    rotated bounding rectangle: a lone digit or a short slanted word is a few map pixels
+    wide, and the rectangle's corners of background pulled such candidates under
+    box_thresh while the text itself scored 0.95 (sroie-dev quantity columns: 16 of 42
+    missed lone "1"s found; word F1 +0.0009, det F1 -0.0008, v5 mobile unchanged)."""
     h, w = prob.shape
-    x0 = int(np.clip(np.floor(box[:, 0].min()), 0, w - 1))
-    x1 = int(np.clip(np.ceil(box[:, 0].max()), 0, w - 1))
-    y0 = int(np.clip(np.floor(box[:, 1].min()), 0, h - 1))
-    y1 = int(np.clip(np.ceil(box[:, 1].max()), 0, h - 1))
+    x0 = int(np.clip(outline[:, 0].min(), 0, w - 1))
+    x1 = int(np.clip(outline[:, 0].max(), 0, w - 1))
+    y0 = int(np.clip(outline[:, 1].min(), 0, h - 1))
+    y1 = int(np.clip(outline[:, 1].max(), 0, h - 1))
     mask = np.zeros((y1 - y0 + 1, x1 - x0 + 1), dtype=np.uint8)
-    shifted = (box - np.array([x0, y0], dtype=np.float32)).astype(np.int32)
+    shifted = (outline - np.array([x0, y0])).astype(np.int32)
     cv2.fillPoly(mask, [shifted], 1)
     return float(cv2.mean(prob[y0 : y1 + 1, x0 : x1 + 1], mask)[0])
 
