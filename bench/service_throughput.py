@@ -1,0 +1,132 @@
+"""Receipts per second through the whole service, beside RapidOCR in-process on the same images.
+
+Starts the real stack (Redis, `python -m worker`, gunicorn) on free ports with the core
+groups asked for, then alternates two timed phases over the same receipts, so drift and
+neighbours' load hit both alike:
+
+- service: `clients` threads each POST /ocr (JSON, base64) the receipts, all at once;
+- peer: RapidOCR 3.10 in its own process, with as many threads as the machine has CPUs
+  (the service gets all cores too), the receipts one after another.
+
+A third, latency figure: one client alone, the receipts one after another (p50 seconds),
+what a single interactive caller sees. Run it once per core-group layout to compare them:
+
+    .venv/bin/python -m bench.service_throughput [--cores-per-group 1|2] [--clients 4] [--rounds 2]
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import os
+import statistics
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import requests
+
+from bench.runners import EngineProcess
+from ops.run_local import LocalStack
+from worker.cores import plan_core_groups
+
+DATASET = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "sroie-dev" / "img"
+
+
+def service_phase(base_url: str, bodies: list[dict], clients: int) -> float:
+    """Seconds for `clients` threads to send every receipt once between them."""
+    queue = list(range(len(bodies)))
+    lock = threading.Lock()
+    errors: list[str] = []
+
+    def client() -> None:
+        session = requests.Session()
+        while True:
+            with lock:
+                if not queue:
+                    return
+                index = queue.pop()
+            response = session.post(f"{base_url}/ocr", json=bodies[index], timeout=600)
+            if response.status_code != 200:
+                errors.append(f"{response.status_code} {response.text[:200]}")
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise SystemExit(f"the service refused receipts: {errors[:3]}")
+    return time.perf_counter() - started
+
+
+def latencies(base_url: str, bodies: list[dict]) -> list[float]:
+    session = requests.Session()
+    seconds = []
+    for body in bodies:
+        started = time.perf_counter()
+        session.post(f"{base_url}/ocr", json=body, timeout=600).raise_for_status()
+        seconds.append(time.perf_counter() - started)
+    return seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cores-per-group", type=int, default=None,
+                        help="OCR_CORES_PER_GROUP (default: the service's)")
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--limit", type=int, default=30, help="first N receipts")
+    parser.add_argument("--model", default="ppocrv6-small")
+    args = parser.parse_args()
+
+    images = sorted(DATASET.glob("*.jpg"))[: args.limit]
+    datas = [image.read_bytes() for image in images]
+    bodies = [{"image": base64.b64encode(data).decode()} for data in datas]
+    plan = plan_core_groups(args.cores_per_group)
+    cpus = len(os.sched_getaffinity(0))
+    env = {"OCR_WEB_WORKERS": "2", "OCR_DEFAULT_MODEL": args.model}
+    if args.cores_per_group:
+        env["OCR_CORES_PER_GROUP"] = str(args.cores_per_group)
+    peer = EngineProcess("rapidocr", args.model, cpus)
+    with tempfile.TemporaryDirectory(prefix="service-throughput-") as tmp:
+        stack = LocalStack(env=env, log_dir=Path(tmp))
+        try:
+            stack.start_redis()
+            stack.start_worker()
+            base_url = stack.start_gateway()
+            stack.wait_ready(base_url)
+            peer(datas[0])
+            service_phase(base_url, bodies[: len(plan.groups) * 2], args.clients)  # every child warm
+            print(f"{len(images)} receipts, {args.model}; service: {len(plan.groups)} child(ren) x "
+                  f"{len(plan.groups[0])} thread(s), {args.clients} clients; peer: RapidOCR 3.10 in-process, "
+                  f"{cpus} threads; {args.rounds} round(s), alternating\n")
+            service_s, peer_s = [], []
+            for round_no in range(args.rounds):
+                phases = ("service", "peer") if round_no % 2 == 0 else ("peer", "service")
+                for phase in phases:
+                    if phase == "service":
+                        service_s.append(service_phase(base_url, bodies, args.clients))
+                    else:
+                        started = time.perf_counter()
+                        for data in datas:
+                            peer(data)
+                        peer_s.append(time.perf_counter() - started)
+                print(f"round {round_no + 1}: service {len(images) / service_s[-1]:.3f} img/s, "
+                      f"peer {len(images) / peer_s[-1]:.3f} img/s")
+            alone = latencies(base_url, bodies)
+            service_rate = len(images) * args.rounds / sum(service_s)
+            peer_rate = len(images) * args.rounds / sum(peer_s)
+            print(f"\nservice throughput     {service_rate:.3f} img/s")
+            print(f"peer in-process        {peer_rate:.3f} img/s")
+            print(f"ratio service/peer     {service_rate / peer_rate:.3f}x")
+            print(f"one client, p50        {statistics.median(alone):.3f} s per receipt "
+                  f"(p90 {statistics.quantiles(alone, n=10)[-1]:.3f} s)")
+        finally:
+            stack.stop_all()
+            peer.close()
+
+
+if __name__ == "__main__":
+    main()
