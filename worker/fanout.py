@@ -131,8 +131,8 @@ def _page(store: JobStore, job: Job, part: int, label: str, member: str, setting
     what, send = child.part_store().finish(job.id, part, member, outcome, settings.heartbeat_ttl,
                                            settings.resend_after, settings.lease_ttl)
     if what not in ("running", "assemble"):
-        log.info("job %s: %s read, but the job is %s; dropped", job.id, label,
-                 what or "no longer this worker's part")
+        log.info("job %s stopped after %s: it is %s; the page is dropped", job.id, label,
+                 what or "gone, or the page taken over by another worker")
         return
     _queue(job.id, send)
     done = store.redis.hget(store.job_key(job.id), "parts_done")

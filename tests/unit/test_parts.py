@@ -147,3 +147,20 @@ def test_a_page_failure_fails_the_job_only_from_its_owner(store):
     assert not store.fail(job_id, "time_limit", "Page 2 took too long.", part_owner=(1, B))
     assert store.fail(job_id, "time_limit", "Page 2 took too long.", part_owner=(1, A))
     assert json.loads(json.dumps(store.get(job_id).error))["message"] == "Page 2 took too long."
+
+
+def test_the_broker_hands_out_a_job_before_the_page_tasks_queued_ahead_of_it(redis_url, redis):
+    """Priorities as the worker reads them (kombu's Redis transport, jobs/producer.py): a job's
+    message, queued after many page tasks, is taken first; the pages then go in their order."""
+    from jobs.producer import PART_TASK_NAME, TASK_NAME, Producer
+    from jobs.settings import Settings
+
+    producer = Producer(Settings(redis_url=redis_url, queue_name="unit-priorities"))
+    for part in range(5):
+        producer.enqueue_part("j" * 22, part)
+    producer.enqueue("k" * 22, pages=1)
+    with producer.celery.connection_for_read() as connection:
+        channel = connection.default_channel
+        taken = [channel._get("unit-priorities") for _ in range(6)]
+    assert [m["headers"]["task"] for m in taken] == [TASK_NAME] + [PART_TASK_NAME] * 5
+    assert [m["headers"]["id"] for m in taken[1:]] == [f"{'j' * 22}:{n}" for n in range(5)]
