@@ -180,32 +180,35 @@ def _heartbeat_loop() -> None:
     settings = get_settings()
     parent = os.getppid()
     healthy_since: float | None = None
+    parts: PartStore | None = None
     while os.getppid() == parent:
         try:
             store = liveness_store()
+            if parts is None or parts.store is not store:
+                parts = PartStore(store)
             store.heartbeat(_member, settings.heartbeat_ttl)
             current = _running
             if current is not None and current[1] is None:
                 store.renew_lease(current[0], _member, settings.lease_ttl)
             elif current is not None and current[1] is not None:
-                PartStore(store).renew(current[0], current[1], _member, settings.lease_ttl)
+                parts.renew(current[0], current[1], _member, settings.lease_ttl)
             now = time.monotonic()
             healthy_since = healthy_since or now
             # After a Redis outage every lease looks lapsed (nobody could renew): reap only once
             # the running children have had a full lease to renew theirs.
             if now - healthy_since >= settings.lease_ttl:
-                reap(store)
+                reap(store, parts)
         except Exception as exc:  # Redis away: readiness lapses on its own; keep trying
             healthy_since = None
             log.warning("heartbeat failed: %s", exc)
         time.sleep(settings.heartbeat_interval)
 
 
-def reap(store: JobStore) -> None:
+def reap(store: JobStore, parts: PartStore | None = None) -> None:
     """Re-queue the jobs and page tasks whose lease lapsed (a new attempt on whichever child is
     free), or fail the jobs whose attempts are used up. Any child of any worker may do it; the
     compare-and-set in the store lets exactly one re-queue each job or page."""
-    reap_parts(store)
+    reap_parts(parts or PartStore(store))
     settings = get_settings()
     resend_after = settings.resend_after
     for job_id in store.lapsed_leases():
@@ -232,12 +235,11 @@ def reap(store: JobStore) -> None:
                             else "a new message sent")
 
 
-def reap_parts(store: JobStore) -> None:
+def reap_parts(parts: PartStore) -> None:
     """As `reap`, for the page tasks of split jobs (jobs/parts.py): only the lost page runs again."""
     settings = get_settings()
-    parts = PartStore(store)
     for job_id, part in parts.lapsed():
-        job = store.get(job_id)
+        job = parts.store.get(job_id)
         label = part_label(job.files, part) if job is not None else f"part {part}"
         what, attempts = parts.requeue_lapsed(job_id, part, settings.max_attempts, settings.resend_after, label)
         if what == "exhausted":

@@ -89,8 +89,9 @@ def run_part(job_id: str, part: int, soft_limit: float) -> None:
         else:
             _page(store, job, part, label, member, settings, soft_limit)
     except SoftTimeLimitExceeded:
+        what = "Making the result" if part >= job.progress_total else f"OCR of {label}"
         _fail(store, job.id, part, member, ErrorCode.TIME_LIMIT,
-              f"OCR of {label} did not finish within the {soft_limit:g} s time limit.")
+              f"{what} did not finish within the {soft_limit:g} s time limit.")
     finally:
         child.running(None)
 
@@ -231,6 +232,6 @@ def describe(job_id: str, args: Any) -> str:
     try:
         part = int(args[1])
         job = child.job_store().get(job_id)
-    except (IndexError, TypeError, ValueError):
+    except Exception:  # Redis away, or odd arguments: the message goes without the page
         return ""
     return part_label(job.files, part) if job is not None else ""
