@@ -82,22 +82,26 @@ def run_part(job_id: str, part: int, soft_limit: float) -> None:
         return
     if attempt > 1:
         log.warning("job %s: %s, attempt %d after a lost worker", job_id, label, attempt)
+    pages = job.progress_total
+    owned = part  # the part this child owns now: the page, then the assembly if the page was the last
     child.running(job_id, part)  # the heartbeat renews the part's lease from now on
     try:
-        if part >= job.progress_total:
-            _assemble(store, job, member, settings)
-        else:
-            _page(store, job, part, label, member, settings, soft_limit)
+        if part < pages and not _page(store, job, part, label, member, settings):
+            return
+        owned = pages
+        child.running(job_id, pages)  # this child owns the assembly now: its lease is the one to renew
+        _assemble(store, job, member, settings)
     except SoftTimeLimitExceeded:
-        what = "Making the result" if part >= job.progress_total else f"OCR of {label}"
-        _fail(store, job.id, part, member, ErrorCode.TIME_LIMIT,
+        what = "Making the result" if owned >= pages else f"OCR of {label}"
+        _fail(store, job.id, owned, member, ErrorCode.TIME_LIMIT,
               f"{what} did not finish within the {soft_limit:g} s time limit.")
     finally:
         child.running(None)
 
 
-def _page(store: JobStore, job: Job, part: int, label: str, member: str, settings: Settings,
-          soft_limit: float) -> None:
+def _page(store: JobStore, job: Job, part: int, label: str, member: str, settings: Settings) -> bool:
+    """Read one page and record it; True when it was the job's last page and this child now
+    owns the assembly."""
     index, position = page_parts(job.files)[part]
     meta = job.files[index]
     runner = JobRunner(child.engine(), settings, job.files, job.options, load=lambda i: _upload(store, job.id, i),
@@ -110,23 +114,23 @@ def _page(store: JobStore, job: Job, part: int, label: str, member: str, setting
     except FileError as exc:
         if len(job.files) == 1 or isinstance(exc, UploadExpired):
             _fail(store, job.id, part, member, exc.code, exc.message)
-            return
+            return False
         error = exc.body()  # that file's error in the result; the other files go on
     except MemoryError:
         log.error("job %s: %s needed more memory than the child's limit", job.id, label)
         _fail(store, job.id, part, member, ErrorCode.MEMORY_LIMIT,
               f"Processing {label} needed more memory than a worker may use ({settings.child_memory_limit_mb} MB).")
-        return
+        return False
     except UnknownModelError:
         _fail(store, job.id, part, member, ErrorCode.UNKNOWN_MODEL,
               f"The model set {runner.options.model!r} is not installed on this worker.")
-        return
+        return False
     except SoftTimeLimitExceeded:
         raise
     except Exception:
         log.exception("job %s: the OCR engine failed on %s", job.id, label)
         _fail(store, job.id, part, member, ErrorCode.INTERNAL_ERROR, f"The OCR engine failed on {label}.")
-        return
+        return False
     seconds = time.perf_counter() - started
     outcome = PartOutcome(page, error, round(seconds, 4), runner.timings, member)
     what, send = child.part_store().finish(job.id, part, member, outcome, settings.heartbeat_ttl,
@@ -134,14 +138,13 @@ def _page(store: JobStore, job: Job, part: int, label: str, member: str, setting
     if what not in ("running", "assemble"):
         log.info("job %s stopped after %s: it is %s; the page is dropped", job.id, label,
                  what or "gone, or the page taken over by another worker")
-        return
+        return False
     _queue(job.id, send)
     done = store.redis.hget(store.job_key(job.id), "parts_done")
     log.info("job %s part %d/%d (%s) %s on %s in %.3fs", job.id, part + 1, job.progress_total, label,
              "failed" if error else "read", member, seconds,
              extra={"part": part, "parts_done": int(done) if done else None})
-    if what == "assemble":
-        _assemble(store, job, member, settings)
+    return what == "assemble"
 
 
 def _assemble(store: JobStore, job: Job, member: str, settings: Settings) -> None:

@@ -59,7 +59,7 @@ def children(stack) -> set[str]:
     return {m.decode() for m in stack.redis.zrange("ocr:workers", 0, -1)}
 
 
-def wait_children(stack, count: int, exclude: set[str] = frozenset(), timeout: float = 180) -> None:  # type: ignore[assignment]
+def wait_children(stack, count: int, exclude: frozenset[str] | set[str] = frozenset(), timeout: float = 180) -> None:
     deadline = time.monotonic() + timeout
     while len(children(stack) - exclude) < count:
         assert time.monotonic() < deadline, f"{count} children never came up: {children(stack)}"
