@@ -34,9 +34,13 @@ class _Run:
 _run: _Run | None = None  # the job this worker child is running (one at a time)
 
 
-def run_started(job_id: str) -> None:
+def run_started(job_id: str, started_at: float | None = None) -> None:
+    """This child runs the job now; `started_at` (epoch seconds): the run began earlier (a job
+    split into page tasks counts from its start, jobs/parts.py)."""
     global _run
     _run = _Run(job_id)
+    if started_at is not None:
+        _run.started -= max(0.0, time.time() - started_at)
 
 
 def run_ended() -> None:

@@ -16,7 +16,9 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, TypedDict
 
+from ocrcore.formats import PageResult
 from ocrcore.limits import OUTPUT_FORMATS, OutputFormat
+from ocrcore.types import TextLine, Word
 
 # 128 random bits, URL-safe base64: the only thing standing between a job and a stranger.
 JOB_ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{22}")
@@ -244,3 +246,52 @@ def document_path(job: Job) -> Callable[[int], str]:
     if len(document_numbers(job.result)) == 1:
         return lambda _number: f"/jobs/{job.id}/result"
     return lambda number: f"/jobs/{job.id}/result/{number}"
+
+
+# --- page tasks (jobs/parts.py, worker/fanout.py) --------------------------------------
+# A job split into page tasks keeps each page's outcome in its parts hash until the child
+# that finishes the last page assembles the job's result from them. Every value the
+# result is made of crosses as it is (floats through JSON's repr round-trip exactly), so
+# the assembled result is the one a single task would have made.
+
+
+def _line_to_json(line: TextLine) -> dict[str, Any]:
+    words = None if line.words is None else [[word.text, word.bounding_box] for word in line.words]
+    return {"text": line.text, "confidence": line.confidence, "box": line.bounding_box, "words": words}
+
+
+def _line_from_json(raw: dict[str, Any]) -> TextLine:
+    words = raw.get("words")
+    return TextLine(raw["text"], raw["confidence"], raw["box"],
+                    None if words is None else tuple(Word(text, box) for text, box in words))
+
+
+@dataclass(frozen=True)
+class PartOutcome:
+    """One page task's outcome: the page read, or the error that made its file fail."""
+
+    page: PageResult | None
+    error: ErrorBody | None = None
+    seconds: float = 0.0  # how long the task took
+    timings: dict[str, float] = field(default_factory=dict)  # OCR seconds per engine stage
+    worker: str = ""  # the child that read it ("host:pid")
+
+    def to_json(self) -> str:
+        page = None
+        if self.page is not None:
+            p = self.page
+            page = {"page": p.page, "width": p.width, "height": p.height, "source": p.source,
+                    "lines": [_line_to_json(line) for line in p.lines]}
+        return json.dumps({"page": page, "error": self.error, "seconds": self.seconds, "timings": self.timings,
+                           "worker": self.worker}, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> PartOutcome:
+        data = json.loads(raw)
+        page = data.get("page")
+        result = None
+        if page is not None:
+            result = PageResult(page["page"], page["width"], page["height"], page["source"],
+                                [_line_from_json(line) for line in page["lines"]])
+        return cls(result, data.get("error"), float(data.get("seconds") or 0.0), dict(data.get("timings") or {}),
+                   str(data.get("worker") or ""))

@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     # Each page gets this long (a Python-level alarm in the worker child); a job's Celery limits
     # grow by it for every page after the first, so long documents are not cut short.
     page_time_limit: float = Field(60.0, gt=0)
+    # Fan-out (worker/fanout.py): a job of at least this many pages (an image counts as one, over all its
+    # files) is split into page tasks that any free worker child takes; smaller jobs run as one task.
+    # 0 turns fan-out off (every job one task, as before).
+    fanout_min_pages: int = Field(2, ge=0)
 
     # Job lifetime.
     sync_timeout: float = Field(60.0, gt=0)  # POST /ocr waits this long, then answers 504 with the job's URL
@@ -100,6 +104,8 @@ class Settings(BaseSettings):
     def _check_limits(self) -> Settings:
         if self.hard_time_limit <= self.soft_time_limit:
             raise ValueError("OCR_HARD_TIME_LIMIT must be greater than OCR_SOFT_TIME_LIMIT")
+        if self.fanout_min_pages == 1:
+            raise ValueError("OCR_FANOUT_MIN_PAGES must be 0 (off) or at least 2: a one-page job has nothing to split")
         if self.callback_secret is not None:
             secret = self.callback_secret.get_secret_value()
             try:
@@ -124,6 +130,10 @@ class Settings(BaseSettings):
         extra = self.page_time_limit * max(0, pages - 1)
         return self.soft_time_limit + extra, self.hard_time_limit + extra
 
+    def fans_out(self, pages: int) -> bool:
+        """Whether a job of `pages` pages is split into page tasks."""
+        return self.fanout_min_pages > 0 and pages >= self.fanout_min_pages
+
     @property
     def broker_visibility_timeout(self) -> int:
         """Seconds before an unacknowledged message (its worker died) is delivered again."""
@@ -133,6 +143,12 @@ class Settings(BaseSettings):
     def lease_ttl(self) -> float:
         """Seconds a running job's lease lasts without a renewal before it is re-queued."""
         return self.job_lease_ttl or max(5.0, self.heartbeat_interval * 5)
+
+    @property
+    def resend_after(self) -> float:
+        """Seconds a queued message (a re-queued job, a page task) may wait untaken before the
+        reaper sends it again, in case it was lost with a process that died sending it."""
+        return max(60.0, self.lease_ttl * 6)
 
     @property
     def max_body_bytes(self) -> int:

@@ -16,6 +16,11 @@ lapsed lost its child, worker or machine: any surviving worker's reaper (`reap`)
 back in the queue as a new attempt, or fails it `worker_lost` once its attempts are used up.
 A message for a job whose lease still runs (a duplicate, or the dead worker's own message
 coming back after the visibility timeout) is skipped: no job runs twice at once.
+
+Parts: a job split into page tasks (jobs/parts.py, worker/fanout.py) keeps its pages' state
+in a hash of its own (`<prefix>:parts:<id>`) and one lease per page task in
+`<prefix>:part_leases`; it leaves the job-level lease above once it is split, and every
+final status set here deletes its parts with it.
 """
 from __future__ import annotations
 
@@ -58,13 +63,25 @@ local function schedule_callback(job, callbacks, id)
 end
 """
 
-# A job whose attempts are used up: failed with `err`, its upload dropped, its waiters woken,
-# its lease gone and its callback scheduled (shared by _START and _REQUEUE).
-_FAIL_EXHAUSTED = _SCHEDULE_CALLBACK + """
-local function fail_exhausted(job, done, upload, leases, callbacks, id, now, err, ttl)
+# A finished job's parts (jobs/parts.py): their results and the leases of its page tasks
+# (members "<id>:<n>", n from 0 to the page count, the last one being the assembly).
+_DROP_PARTS = """
+local function drop_parts(job, parts, part_leases, id)
+  local total = tonumber(redis.call('HGET', job, 'parts') or '-1')
+  for n = 0, total do redis.call('ZREM', part_leases, id .. ':' .. n) end
+  redis.call('DEL', parts)
+end
+"""
+
+# A job whose attempts are used up: failed with `err`, its upload and parts dropped, its
+# waiters woken, its lease gone and its callback scheduled (shared by _START, _REQUEUE and
+# the page tasks' scripts in jobs/parts.py).
+_FAIL_EXHAUSTED = _SCHEDULE_CALLBACK + _DROP_PARTS + """
+local function fail_exhausted(job, done, upload, leases, callbacks, parts, part_leases, id, now, err, ttl)
   redis.call('HSET', job, 'status', 'failed', 'finished_at', now, 'error', err)
   redis.call('EXPIRE', job, ttl)
   redis.call('DEL', upload)
+  drop_parts(job, parts, part_leases, id)
   redis.call('RPUSH', done, 'failed')
   redis.call('EXPIRE', done, math.min(%d, ttl))
   redis.call('ZREM', leases, id)
@@ -72,11 +89,12 @@ local function fail_exhausted(job, done, upload, leases, callbacks, id, now, err
 end
 """ % DONE_LIST_TTL
 
-# KEYS: job, done list, upload, leases, output, callbacks. ARGV: allowed statuses (comma-separated),
+# KEYS: job, done list, upload, leases, output, callbacks, parts, part leases, the hash the guard
+# field is read from (the job's, or its parts'). ARGV: allowed statuses (comma-separated),
 # new status, terminal ("1"/"0"), guard field, guard value, job id, the number n of
 # documents, the n documents' bytes, then field/value pairs to set. The record keeps its own
 # TTL; every change restarts it, so a finished job lives that long, and its documents with it.
-_TRANSITION = _SCHEDULE_CALLBACK + """
+_TRANSITION = _SCHEDULE_CALLBACK + _DROP_PARTS + """
 local cur = redis.call('HGET', KEYS[1], 'status')
 if not cur then return {'', 0} end
 local allowed = false
@@ -84,7 +102,7 @@ for s in string.gmatch(ARGV[1], '[^,]+') do
   if s == cur then allowed = true end
 end
 if not allowed then return {cur, 0} end
-if ARGV[4] ~= '' and redis.call('HGET', KEYS[1], ARGV[4]) ~= ARGV[5] then return {cur, 0} end
+if ARGV[4] ~= '' and redis.call('HGET', KEYS[9], ARGV[4]) ~= ARGV[5] then return {cur, 0} end
 local documents = tonumber(ARGV[7])
 redis.call('HSET', KEYS[1], 'status', ARGV[2])
 for i = 8 + documents, #ARGV, 2 do
@@ -94,6 +112,7 @@ local ttl = tonumber(redis.call('HGET', KEYS[1], 'ttl'))
 redis.call('EXPIRE', KEYS[1], ttl)
 if ARGV[3] == '1' then
   redis.call('DEL', KEYS[3], KEYS[5])
+  drop_parts(KEYS[1], KEYS[7], KEYS[8], ARGV[6])
   for i = 8, 7 + documents do
     redis.call('RPUSH', KEYS[5], ARGV[i])
   end
@@ -112,16 +131,18 @@ local t = redis.call('TIME')
 local clock = tonumber(t[1]) + tonumber(t[2]) / 1e6
 """
 
-# KEYS: job, done list, upload, leases, callbacks. ARGV: now, deadline, worker, max attempts, failure
-# error JSON, job id, lease seconds. A job is taken from queued; from running only when its
-# lease lapsed (its child died and its message came back before the reaper re-queued it).
-# A job running under a live lease is "held": this message is a duplicate and is dropped.
+# KEYS: job, done list, upload, leases, callbacks, parts, part leases. ARGV: now, deadline, worker,
+# max attempts, failure error JSON, job id, lease seconds. A job is taken from queued; from
+# running only when its lease lapsed (its child died and its message came back before the
+# reaper re-queued it). A job running under a live lease is "held": this message is a
+# duplicate and is dropped; so is one for a job already split into page tasks ("fanned").
 # The same worker starting its own running job again (a retried call) gets its attempt back.
 _START = _FAIL_EXHAUSTED + _CLOCK + """
 local cur = redis.call('HGET', KEYS[1], 'status')
 if not cur then return {'', 0} end
 if cur ~= 'queued' and cur ~= 'running' then return {cur, 0} end
 if cur == 'running' then
+  if redis.call('HEXISTS', KEYS[1], 'parts') == 1 then return {'fanned', 0} end
   if redis.call('HGET', KEYS[1], 'worker') == ARGV[3] then
     return {'running', tonumber(redis.call('HGET', KEYS[1], 'attempts'))}
   end
@@ -131,7 +152,7 @@ end
 local attempts = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
 local ttl = tonumber(redis.call('HGET', KEYS[1], 'ttl'))
 if attempts > tonumber(ARGV[4]) then
-  fail_exhausted(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], ARGV[6], ARGV[1], ARGV[5], ttl)
+  fail_exhausted(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], ARGV[6], ARGV[1], ARGV[5], ttl)
   return {'exhausted', attempts}
 end
 redis.call('HSET', KEYS[1], 'status', 'running', 'started_at', ARGV[1], 'deadline', ARGV[2], 'worker', ARGV[3])
@@ -142,9 +163,11 @@ return {'running', attempts}
 
 # KEYS: job, leases. ARGV: job id, worker, lease seconds. The running child extends its job's
 # lease; returns the job's status ("" if gone) so a renewal also notices a cancel or a re-queue.
+# A job split into page tasks has no job lease any more (its parts have theirs).
 _RENEW = _CLOCK + """
 local cur = redis.call('HGET', KEYS[1], 'status')
-if cur == 'running' and redis.call('HGET', KEYS[1], 'worker') == ARGV[2] then
+if cur == 'running' and redis.call('HGET', KEYS[1], 'worker') == ARGV[2]
+    and redis.call('HEXISTS', KEYS[1], 'parts') == 0 then
   redis.call('ZADD', KEYS[2], clock + tonumber(ARGV[3]), ARGV[1])
 end
 return cur or ''
@@ -162,16 +185,17 @@ _LAPSED = _CLOCK + """
 return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', clock, 'LIMIT', 0, tonumber(ARGV[1]))
 """
 
-# KEYS: job, done list, upload, leases, callbacks. ARGV: job id, max attempts, failure error JSON, now,
-# seconds a re-queued job may wait for a worker before its message is sent again.
-# Returns {what, attempts, pages}: "requeued" (send it a message), "resend" (re-queued
-# earlier but never taken: send another message), "exhausted" (failed), or "" (nothing to do:
-# renewed, finished or gone meanwhile; a stale lease is dropped).
+# KEYS: job, done list, upload, leases, callbacks, parts, part leases. ARGV: job id, max attempts,
+# failure error JSON, now, seconds a re-queued job may wait for a worker before its message is
+# sent again. Returns {what, attempts, pages}: "requeued" (send it a message), "resend"
+# (re-queued earlier but never taken: send another message), "exhausted" (failed), or ""
+# (nothing to do: renewed, finished, split into page tasks or gone meanwhile; a stale lease
+# is dropped).
 _REQUEUE = _FAIL_EXHAUSTED + _CLOCK + """
 local lease = redis.call('ZSCORE', KEYS[4], ARGV[1])
 if not lease or tonumber(lease) > clock then return {'', 0, 0} end
 local cur = redis.call('HGET', KEYS[1], 'status')
-if cur ~= 'running' and cur ~= 'queued' then
+if (cur ~= 'running' and cur ~= 'queued') or redis.call('HEXISTS', KEYS[1], 'parts') == 1 then
   redis.call('ZREM', KEYS[4], ARGV[1])
   return {'', 0, 0}
 end
@@ -183,7 +207,7 @@ if cur == 'queued' then
   return {'resend', attempts, pages}
 end
 if attempts >= tonumber(ARGV[2]) then
-  fail_exhausted(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], ARGV[1], ARGV[4], ARGV[3], ttl)
+  fail_exhausted(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], ARGV[1], ARGV[4], ARGV[3], ttl)
   return {'exhausted', attempts, pages}
 end
 redis.call('HSET', KEYS[1], 'status', 'queued', 'worker', '', 'requeued_at', ARGV[4])
@@ -281,6 +305,22 @@ return redis.call('ZCARD', KEYS[1])
 """
 
 
+def exhausted_error(reason: str, max_attempts: int, part: str | None = None) -> ErrorBody:
+    """The error of a job whose attempts are used up: worker_crashed when the last child running
+    it (or its `part`, e.g. "page 5") died of a crash signal (the file is the likely cause: every
+    attempt ended so), else worker_lost (killed, stopped, machine gone)."""
+    if any(f"({name})" in reason for name in CRASH_SIGNALS):
+        where = part or "this file"
+        return error_body(
+            ErrorCode.WORKER_CRASHED,
+            f"The worker crashed with {reason} while processing {where}, on each of its {max_attempts} "
+            "attempts; the file is probably malformed in a way that crashes a decoder. It will not be retried.",
+        )
+    where = part or "this job"
+    return error_body(ErrorCode.WORKER_LOST,
+                      f"The worker processing {where} died {max_attempts} times; it will not be retried.")
+
+
 class JobStore:
     """Job records, uploads and worker heartbeats in Redis; safe to share between threads."""
 
@@ -313,6 +353,15 @@ class JobStore:
     def output_key(self, job_id: str) -> str:
         return f"{self.prefix}:output:{job_id}"
 
+    def parts_key(self, job_id: str) -> str:
+        """A job split into page tasks: its pages' results, owners and attempts (jobs/parts.py)."""
+        return f"{self.prefix}:parts:{job_id}"
+
+    @property
+    def part_leases_key(self) -> str:
+        """Leases of page tasks, "<job id>:<part>" scored by expiry (Redis' clock), as `leases` for jobs."""
+        return f"{self.prefix}:part_leases"
+
     @property
     def workers_key(self) -> str:
         return f"{self.prefix}:workers"
@@ -335,7 +384,12 @@ class JobStore:
         return [self.job_key(job_id), self.done_key(job_id), self.upload_key(job_id), self.leases_key]
 
     def _transition_keys(self, job_id: str) -> list[str]:
-        return [*self._keys(job_id), self.output_key(job_id), self.callbacks_key]
+        return [*self._keys(job_id), self.output_key(job_id), self.callbacks_key, self.parts_key(job_id),
+                self.part_leases_key]
+
+    def lease_keys(self, job_id: str) -> list[str]:
+        """What _START, _REQUEUE and the parts' scripts need to fail a job whose attempts are used up."""
+        return [*self._keys(job_id), self.callbacks_key, self.parts_key(job_id), self.part_leases_key]
 
     # gateway side
     def create(self, files: Sequence[bytes], options: JobOptions, file_meta: Sequence[FileMeta], ttl: int,
@@ -451,7 +505,7 @@ class JobStore:
         deadline = now + hard_time_limit + DEADLINE_GRACE
         error = json.dumps(self._exhausted_error(job_id, max_attempts))
         status, attempts = self._start(
-            keys=[*self._keys(job_id), self.callbacks_key],
+            keys=self.lease_keys(job_id),
             args=[repr(now), repr(deadline), worker, max_attempts, error, job_id, lease_ttl],
         )
         if status == b"exhausted":
@@ -464,20 +518,12 @@ class JobStore:
         self._progress_note(job_id, "lost_reason", reason[:200])
 
     def _exhausted_error(self, job_id: str, max_attempts: int) -> ErrorBody:
-        """worker_crashed when the last child running the job died of a crash signal (the file is the
-        likely cause: every attempt ended so), else worker_lost (killed, stopped, machine gone)."""
         reason = self.redis.hget(self.job_key(job_id), "lost_reason")
-        reason_text = reason.decode(errors="replace") if isinstance(reason, bytes) else ""
-        if any(f"({name})" in reason_text for name in CRASH_SIGNALS):
-            return error_body(
-                ErrorCode.WORKER_CRASHED,
-                f"The worker crashed with {reason_text} while processing this file, on each of its {max_attempts} "
-                "attempts; the file is probably malformed in a way that crashes a decoder. It will not be retried.",
-            )
-        return error_body(
-            ErrorCode.WORKER_LOST,
-            f"The worker processing this job died {max_attempts} times; it will not be retried.",
-        )
+        return exhausted_error(reason.decode(errors="replace") if isinstance(reason, bytes) else "", max_attempts)
+
+    def finished(self, job_id: str, status: Status, error_json: str | None = None) -> None:
+        """Tell the logs and metrics a job ended, for a script that ended it (jobs/parts.py)."""
+        events.finished(self.redis, self.prefix, job_id, status, error_json)
 
     def _progress_note(self, job_id: str, field: str, value: str) -> None:
         """Set a field of a running job's record (nothing if the job is gone or finished)."""
@@ -504,7 +550,7 @@ class JobStore:
         dying reaper is sent again."""
         error = json.dumps(self._exhausted_error(job_id, max_attempts))
         what, attempts, pages = self._requeue(
-            keys=[*self._keys(job_id), self.callbacks_key],
+            keys=self.lease_keys(job_id),
             args=[job_id, max_attempts, error, repr(time.time()), resend_after],
         )
         if what == b"exhausted":
@@ -523,14 +569,18 @@ class JobStore:
         return _status(status)
 
     def succeed(self, job_id: str, result: dict[str, Any], documents: Sequence[bytes] = (),
-                worker: str | None = None) -> bool:
+                worker: str | None = None, part: int | None = None) -> bool:
         """Record the result, and a binary result's documents under the output key, in one
         compare-and-set: a job canceled, expired or taken over by another worker meanwhile
-        (only this worker's run counts, if `worker` is given) gets neither."""
+        (only this worker's run counts, if `worker` is given; with `part`, this worker's run
+        of that part of a split job) gets neither."""
         fields = {"finished_at": repr(time.time()), "result": json.dumps(result)}
         total = self.redis.hget(self.job_key(job_id), "progress_total")
         if isinstance(total, bytes):
             fields["progress_done"] = total.decode()
+        if part is not None and worker:
+            return self._apply(job_id, (Status.RUNNING,), Status.SUCCEEDED, fields=fields, documents=documents,
+                               part_owner=(part, worker))[1]
         guard = ("worker", worker) if worker else None
         return self._apply(job_id, (Status.RUNNING,), Status.SUCCEEDED, fields=fields, guard=guard,
                            documents=documents)[1]
@@ -542,9 +592,12 @@ class JobStore:
         message: str,
         from_statuses: tuple[Status, ...] = ACTIVE,
         guard: tuple[str, str] | None = None,
+        part_owner: tuple[int, str] | None = None,
     ) -> bool:
+        """Fail the job (from `from_statuses`; only if the `guard` field holds its value, or with
+        `part_owner` = (part, worker) only while that worker owns that part of a split job)."""
         fields = {"finished_at": repr(time.time()), "error": json.dumps(error_body(code, message))}
-        return self._apply(job_id, from_statuses, Status.FAILED, fields=fields, guard=guard)[1]
+        return self._apply(job_id, from_statuses, Status.FAILED, fields=fields, guard=guard, part_owner=part_owner)[1]
 
     def heartbeat(self, member: str, ttl: float) -> int:
         return int(self._heartbeat(keys=[self.workers_key], args=[member, ttl]))
@@ -560,17 +613,21 @@ class JobStore:
         fields: dict[str, Any],
         guard: tuple[str, str] | None = None,
         documents: Sequence[bytes] = (),
+        part_owner: tuple[int, str] | None = None,
     ) -> tuple[Status | None, bool]:
         """Set a final status (every transition this store makes outside `start` is to one)."""
         pairs: list[Any] = []
         for name, value in fields.items():
             pairs += [name, value]
         guard_field, guard_value = guard or ("", "")
+        guarded = self.job_key(job_id)
+        if part_owner is not None:  # the part's owner, in the parts hash (jobs/parts.py: "w<n>")
+            guard_field, guard_value, guarded = f"w{part_owner[0]}", part_owner[1], self.parts_key(job_id)
         terminal = to_status.finished
         if documents and not terminal:
             raise ValueError("documents are stored with a final status only")
         before, applied = self._transition(
-            keys=self._transition_keys(job_id),
+            keys=[*self._transition_keys(job_id), guarded],
             args=[",".join(from_statuses), str(to_status), "1" if terminal else "0", guard_field, guard_value, job_id,
                   len(documents), *documents, *pairs],
         )

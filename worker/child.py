@@ -3,9 +3,10 @@
 Also the per-process job store (the main worker process uses one too, for hard time limits).
 Connected to Celery's child signals by worker/signals.py.
 
-Each child's heartbeat thread also renews the lease of the job it runs and reaps lapsed
-leases: a job whose child stopped renewing (killed with its worker or machine) is put back
-in the queue for whichever child is free, or failed once its attempts are used up.
+Each child's heartbeat thread also renews the lease of the job (or page task of a split job,
+jobs/parts.py) it runs and reaps lapsed leases: a job or page whose child stopped renewing
+(killed with its worker or machine) is put back in the queue for whichever child is free, or
+its job failed once its attempts are used up.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ import time
 from billiard.process import current_process
 
 from jobs.connection import OutageRetry, connect
+from jobs.parts import PartStore, part_label
 from jobs.producer import Producer
 from jobs.settings import get_settings
 from jobs.store import JobStore
@@ -33,9 +35,11 @@ log = logging.getLogger(__name__)
 _engine: OcrEngine | None = None
 _store: JobStore | None = None
 _live_store: JobStore | None = None
+_parts: PartStore | None = None
 _producer: Producer | None = None
 _member = ""  # this child's name in the heartbeat set
-_running_job: str | None = None  # the job whose lease the heartbeat renews
+# The job whose lease the heartbeat renews, and which of its parts when it was split (None: the job).
+_running: tuple[str, int | None] | None = None
 
 
 def job_store() -> JobStore:
@@ -58,10 +62,27 @@ def liveness_store() -> JobStore:
     return _live_store
 
 
-def running(job_id: str | None) -> None:
-    """The job this child runs now (None when it is done): its lease is renewed with each heartbeat."""
-    global _running_job
-    _running_job = job_id
+def part_store() -> PartStore:
+    """This process's PartStore, on its job store's connection."""
+    global _parts
+    if _parts is None or _parts.store is not job_store():
+        _parts = PartStore(job_store())
+    return _parts
+
+
+def producer() -> Producer:
+    """This process's producer, for page tasks and re-queued jobs."""
+    global _producer
+    if _producer is None:
+        _producer = Producer(get_settings())
+    return _producer
+
+
+def running(job_id: str | None, part: int | None = None) -> None:
+    """The job (or part of a split job) this child runs now (None when it is done): its lease is
+    renewed with each heartbeat."""
+    global _running
+    _running = None if job_id is None else (job_id, part)
 
 
 def engine() -> OcrEngine:
@@ -84,7 +105,7 @@ def member() -> str:
 def start() -> None:
     """In each prefork child, after fork: pin (unless a CPU quota is the limit), build the engine
     with one thread per CPU of its group, warm it, start the heartbeat."""
-    global _engine, _member, _store, _live_store
+    global _engine, _member, _store, _live_store, _parts, _producer
     settings = get_settings()
     limit_memory(settings.child_memory_limit_mb)
     index = current_process().index
@@ -99,6 +120,8 @@ def start() -> None:
     _engine.warmup()
     _store = None  # never reuse a connection opened before the fork
     _live_store = None
+    _parts = None
+    _producer = None
     _member = member_name(current_process().pid)
     placement = f"pinned to CPUs {list(cpus)}" if plan.pinned else "not pinned (CPU quota)"
     log.info("child %d %s, %d threads, model %s loaded in %.2fs",
@@ -157,43 +180,47 @@ def _heartbeat_loop() -> None:
     settings = get_settings()
     parent = os.getppid()
     healthy_since: float | None = None
+    parts: PartStore | None = None
     while os.getppid() == parent:
         try:
             store = liveness_store()
+            if parts is None or parts.store is not store:
+                parts = PartStore(store)
             store.heartbeat(_member, settings.heartbeat_ttl)
-            job_id = _running_job
-            if job_id is not None:
-                store.renew_lease(job_id, _member, settings.lease_ttl)
+            current = _running
+            if current is not None and current[1] is None:
+                store.renew_lease(current[0], _member, settings.lease_ttl)
+            elif current is not None and current[1] is not None:
+                parts.renew(current[0], current[1], _member, settings.lease_ttl)
             now = time.monotonic()
             healthy_since = healthy_since or now
             # After a Redis outage every lease looks lapsed (nobody could renew): reap only once
             # the running children have had a full lease to renew theirs.
             if now - healthy_since >= settings.lease_ttl:
-                reap(store)
+                reap(store, parts)
         except Exception as exc:  # Redis away: readiness lapses on its own; keep trying
             healthy_since = None
             log.warning("heartbeat failed: %s", exc)
         time.sleep(settings.heartbeat_interval)
 
 
-def reap(store: JobStore) -> None:
-    """Re-queue the jobs whose lease lapsed (a new attempt on whichever child is free), or fail
-    those whose attempts are used up. Any child of any worker may do it; the compare-and-set in
-    the store lets exactly one re-queue each job."""
-    global _producer
+def reap(store: JobStore, parts: PartStore | None = None) -> None:
+    """Re-queue the jobs and page tasks whose lease lapsed (a new attempt on whichever child is
+    free), or fail the jobs whose attempts are used up. Any child of any worker may do it; the
+    compare-and-set in the store lets exactly one re-queue each job or page."""
+    reap_parts(parts or PartStore(store))
     settings = get_settings()
-    resend_after = max(60.0, settings.lease_ttl * 6)
+    resend_after = settings.resend_after
     for job_id in store.lapsed_leases():
         what, attempts, pages = store.requeue_lapsed(job_id, settings.max_attempts, resend_after)
         if what == "exhausted":
             log.error("job %s failed: its worker died %d times", job_id, attempts)
         elif what in ("requeued", "resend"):
             try:
-                _producer = _producer or Producer(settings)
                 if what == "requeued":
-                    how = _producer.requeue(job_id, pages)
+                    how = producer().requeue(job_id, pages)
                 else:
-                    _producer.enqueue(job_id, pages)
+                    producer().enqueue(job_id, pages)
                     how = "again"
             except Exception as exc:
                 store.lapse(job_id)  # the next pass sends it again
@@ -205,6 +232,35 @@ def reap(store: JobStore) -> None:
             else:
                 log.warning("job %s re-queued: the lease of attempt %d lapsed (its worker stopped); %s", job_id,
                             attempts, "its message restored at the head of the queue" if how == "restored"
+                            else "a new message sent")
+
+
+def reap_parts(parts: PartStore) -> None:
+    """As `reap`, for the page tasks of split jobs (jobs/parts.py): only the lost page runs again."""
+    settings = get_settings()
+    for job_id, part in parts.lapsed():
+        job = parts.store.get(job_id)
+        label = part_label(job.files, part) if job is not None else f"part {part}"
+        what, attempts = parts.requeue_lapsed(job_id, part, settings.max_attempts, settings.resend_after, label)
+        if what == "exhausted":
+            log.error("job %s failed: the worker running %s died %d times", job_id, label, attempts)
+        elif what in ("requeued", "resend"):
+            try:
+                if what == "requeued":
+                    how = producer().requeue_part(job_id, part)
+                else:
+                    producer().enqueue_part(job_id, part)
+                    how = "again"
+            except Exception as exc:
+                parts.lapse(job_id, part)  # the next pass sends it again
+                log.warning("job %s: could not re-queue %s: %s", job_id, label, exc)
+                continue
+            if how == "again":
+                log.warning("job %s: %s queued but not taken within %.0f s; message sent again", job_id, label,
+                            settings.resend_after)
+            else:
+                log.warning("job %s: %s re-queued: the lease of attempt %d lapsed (its worker stopped); %s", job_id,
+                            label, attempts, "its message restored at the head of the queue" if how == "restored"
                             else "a new message sent")
 
 

@@ -16,7 +16,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -26,7 +26,7 @@ from jobs.errors import ErrorCode, document_error, sentence
 from jobs.model import ErrorBody, FileMeta, JobOptions, Status, download_name, error_body
 from jobs.settings import Settings
 from ocrcore import ImageDecodeError, ImageTooLargeError, OcrEngine, OcrOptions, OcrResult
-from ocrcore.document import DocumentError, open_pdf
+from ocrcore.document import DocumentError, PdfDocument, open_pdf
 from ocrcore.formats import PageResult, render
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,8 @@ class PageTimeLimitExceeded(Exception):
 
 
 class FileError(Exception):
-    """A file this job cannot read; `code` and `message` are for the client."""
+    """A file this job cannot read; `code` and `message` are for the client. In a job of
+    several files it is that file's error; the other files still get their results."""
 
     def __init__(self, code: ErrorCode, message: str):
         super().__init__(message)
@@ -59,6 +60,10 @@ class FileError(Exception):
 
     def body(self) -> ErrorBody:
         return error_body(self.code, self.message)
+
+
+class UploadExpired(FileError):
+    """The job's upload is gone: the whole job fails, whatever its number of files."""
 
 
 @contextmanager
@@ -88,6 +93,11 @@ class JobRunner:
     `load(i)` fetches file i's bytes (None if they expired); `report(done)` records the
     pages done and returns the job's status (None once it is gone), so a canceled job
     stops at the next page. Both are the job store's in the worker, anything in tests.
+
+    The two halves are public for a job split into page tasks (worker/fanout.py): `read`
+    reads some of a file's pages, and `assemble` makes the job's result from every file's
+    pages read elsewhere with the same `entry` and `finish` that `run` uses, so a job
+    gives the same result whichever way it ran.
     """
 
     def __init__(
@@ -126,18 +136,52 @@ class JobRunner:
         entries: list[dict[str, Any]] = []
         single = len(self.files) == 1
         for index, meta in enumerate(self.files):
-            data = self.load(index)
-            if data is None:
-                raise FileError(ErrorCode.UPLOAD_EXPIRED, "The upload expired before a worker could process it.")
+            data = self.upload(index)
             done_before = self.done
+            file_started = time.perf_counter()
             try:
-                entries.append({"filename": meta.filename, "result": self._file(data, meta), "error": None})
+                pages = []
+                for page in self.read(data, meta):
+                    pages.append(page)
+                    self._advance(self.done + 1)
+                result = self.entry(meta, pages, lambda blob=data: blob, file_started)  # type: ignore[misc]
+                entries.append({"filename": meta.filename, "result": result, "error": None})
             except FileError as exc:
-                if single:
+                if single or isinstance(exc, UploadExpired):
                     raise
-                entries.append({"filename": meta.filename, "result": None, "error": exc.body()})
+                entries.append(_failed_entry(meta, exc))
                 self._advance(done_before + meta.page_count)  # the pages it will never do
             del data
+        return self.finish(entries, started)
+
+    def assemble(self, outcomes: Sequence[list[PageResult] | FileError], started: float) -> dict[str, Any]:
+        """The job's result from each file's pages (or its error) read elsewhere, as `run` makes it;
+        `started` is the job's start on the perf_counter clock."""
+        entries: list[dict[str, Any]] = []
+        single = len(self.files) == 1
+        for index, (meta, outcome) in enumerate(zip(self.files, outcomes, strict=True)):
+            try:
+                if isinstance(outcome, FileError):
+                    raise outcome
+                result = self.entry(meta, outcome, lambda i=index: self.upload(i), started)  # type: ignore[misc]
+                entries.append({"filename": meta.filename, "result": result, "error": None})
+            except FileError as exc:
+                if single or isinstance(exc, UploadExpired):
+                    raise
+                entries.append(_failed_entry(meta, exc))
+        return self.finish(entries, started)
+
+    def upload(self, index: int) -> bytes:
+        """File `index`'s bytes; UPLOAD_EXPIRED fails the job (it is not one file's fault)."""
+        data = self.load(index)
+        if data is None:
+            raise UploadExpired(ErrorCode.UPLOAD_EXPIRED, "The upload expired before a worker could process it.")
+        return data
+
+    def finish(self, entries: list[dict[str, Any]], started: float) -> dict[str, Any]:
+        """The job's result from its files' entries: the images' document written, then a single
+        file's own result, or {"processing_time", "files"}."""
+        single = len(self.files) == 1
         if self._images:
             try:
                 self._write_images_document()
@@ -156,13 +200,19 @@ class JobRunner:
 
     # --- one file -----------------------------------------------------------
 
-    def _file(self, data: bytes, meta: FileMeta) -> dict[str, Any]:
-        started = time.perf_counter()
-        is_document = meta.is_pdf
+    def read(self, data: bytes, meta: FileMeta, positions: Sequence[int] | None = None) -> Iterator[PageResult]:
+        """The file's pages in order: an image's one page, a PDF's selected pages (or those at
+        `positions` in its selection), each PDF page under the page time limit. What the file
+        cannot give (undecodable, too large, not a PDF, a page past its end) is a FileError."""
         try:
-            pages = self._pdf(data, meta.pages) if is_document else [self._image(data)]
-            if self.output_format == "pdf":
-                return self._searchable(data, meta, pages, started)
+            if not meta.is_pdf:
+                yield self._image(data)
+                return
+            # The gateway already applied the page cap and page_range: open without a cap here.
+            with open_pdf(data, max_pages=sys.maxsize) as document:
+                selected = meta.pages if meta.pages is not None else range(document.page_count)
+                for index in selected if positions is None else [selected[k] for k in positions]:
+                    yield self._page(document, index)
         except ImageTooLargeError:
             raise FileError(ErrorCode.TOO_MANY_PIXELS,
                             f"The image has more pixels than the limit of {self.settings.max_image_pixels}.") from None
@@ -173,8 +223,15 @@ class JobRunner:
             raise FileError(*document_error(exc)) from None
         except PageTimeLimitExceeded as exc:
             raise FileError(ErrorCode.TIME_LIMIT, sentence(exc)) from None
+
+    def entry(self, meta: FileMeta, pages: list[PageResult], data: Callable[[], bytes],
+              started: float) -> dict[str, Any]:
+        """A file's result from its pages, in the job's output format; `data()` gives its bytes
+        (output_format=pdf only), `started` is when its work began (perf_counter)."""
+        if self.output_format == "pdf":
+            return self._searchable(data(), meta, pages, started)
         elapsed = time.perf_counter() - started
-        body, _ = render(pages, elapsed, self.output_format, self.paginate, is_document=is_document)
+        body, _ = render(pages, elapsed, self.output_format, self.paginate, is_document=meta.is_pdf)
         if isinstance(body, str):  # a text format: the job result must stay JSON
             return {"processing_time": round(elapsed, 3), "output_format": self.output_format, "content": body}
         return body
@@ -237,32 +294,22 @@ class JobRunner:
     def _image(self, data: bytes) -> PageResult:
         # An image's time is bounded by the job's own limits (a one-page job's are the base ones).
         result = self._ocr(data)
-        self._advance(self.done + 1)
         return PageResult(1, result.width, result.height, "ocr", result.lines)
 
-    def _pdf(self, data: bytes, selected: tuple[int, ...] | None) -> list[PageResult]:
-        pages = []
-        # The gateway already applied the page cap and page_range: open without a cap here.
-        with open_pdf(data, max_pages=sys.maxsize) as document:
-            for index in selected if selected is not None else range(document.page_count):
-                if not 0 <= index < document.page_count:
-                    raise FileError(ErrorCode.INVALID_PAGE_RANGE,
-                                    f"The PDF has no page {index} (page_range counts from 0).")
-                with page_time_limit(self.settings.page_time_limit, f"Page {index + 1}"):
-                    page = document.prepare_page(
-                        index, dpi=self.settings.pdf_dpi, max_pixels=self.settings.pdf_max_page_pixels,
-                        force_ocr=self.force_ocr,
-                    )
-                    if page.lines is not None:
-                        self.text_layer_pages += 1
-                        pages.append(PageResult(index + 1, page.width, page.height, "text_layer", page.lines))
-                    else:
-                        assert page.image is not None  # a page without a usable text layer is rendered
-                        lines = self._ocr(page.image).lines
-                        pages.append(PageResult(index + 1, page.width, page.height, "ocr", lines))
-                del page
-                self._advance(self.done + 1)
-        return pages
+    def _page(self, document: PdfDocument, index: int) -> PageResult:
+        if not 0 <= index < document.page_count:
+            raise FileError(ErrorCode.INVALID_PAGE_RANGE, f"The PDF has no page {index} (page_range counts from 0).")
+        with page_time_limit(self.settings.page_time_limit, f"Page {index + 1}"):
+            page = document.prepare_page(
+                index, dpi=self.settings.pdf_dpi, max_pixels=self.settings.pdf_max_page_pixels,
+                force_ocr=self.force_ocr,
+            )
+            if page.lines is not None:
+                self.text_layer_pages += 1
+                return PageResult(index + 1, page.width, page.height, "text_layer", page.lines)
+            assert page.image is not None  # a page without a usable text layer is rendered
+            lines = self._ocr(page.image).lines
+            return PageResult(index + 1, page.width, page.height, "ocr", lines)
 
     def _ocr(self, image: bytes | np.ndarray) -> OcrResult:
         result = self.engine.run(image, self.options)
@@ -276,3 +323,7 @@ class JobRunner:
         status = self.report(done)
         if status != Status.RUNNING:
             raise JobStopped(status)
+
+
+def _failed_entry(meta: FileMeta, exc: FileError) -> dict[str, Any]:
+    return {"filename": meta.filename, "result": None, "error": exc.body()}

@@ -5,7 +5,9 @@
 - task_prerun / task_postrun (in the child running `ocr.run`): bind the job id and the
   child's identity (host:pid, its CPUs) to every line logged during the run, log "started"
   with the time the job waited in the queue, announce the run to jobs/events.py (which adds
-  its stage times to the "finished" line), and clear them afterwards.
+  its stage times to the "finished" line), and clear them afterwards. For an `ocr.part`
+  (a page of a split job) the same, with the part bound too and no "started" line (its
+  job started when it was split).
 """
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from celery import signals
 from jobs import events, logs
 from jobs.metrics import JobMetrics
 from jobs.model import Status, looks_like_job_id
-from jobs.producer import TASK_NAME
+from jobs.producer import PART_TASK_NAME, TASK_NAME
 
 from . import child
 
@@ -38,7 +40,7 @@ def child_exited(pid: int | None = None, **_: Any) -> None:
 
 
 def _job_id_of(sender: Any, args: Any) -> str | None:
-    if getattr(sender, "name", None) != TASK_NAME or not args:
+    if getattr(sender, "name", None) not in (TASK_NAME, PART_TASK_NAME) or not args:
         return None
     return args[0] if looks_like_job_id(args[0]) else None
 
@@ -51,6 +53,9 @@ def started(sender: Any = None, args: Any = None, **_: Any) -> None:
     events.run_started(job_id)
     cpus = sorted(os.sched_getaffinity(0))
     worker = f"{socket.gethostname()}:{os.getpid()}"
+    if sender.name == PART_TASK_NAME:
+        logs.bind(job_id=job_id, worker=worker, cpus=cpus, part=args[1] if len(args) > 1 else None)
+        return
     logs.bind(job_id=job_id, worker=worker, cpus=cpus)
     waited = None
     try:

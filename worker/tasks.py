@@ -1,5 +1,7 @@
-"""The OCR task: claim the job, run its files through the engine, store the result.
+"""The OCR tasks: claim the job, run its files through the engine, store the result.
 
+"ocr.run" is every job's own task. A job large enough to fan out (settings.fans_out) is
+split there into "ocr.part" page tasks instead (worker/fanout.py), which any free child runs.
 Imported only by the worker (through the Celery app's `include`), never by the gateway.
 """
 from __future__ import annotations
@@ -16,12 +18,13 @@ from celery.worker.request import Request
 
 from jobs import events
 from jobs.errors import ErrorCode
-from jobs.producer import TASK_NAME
+from jobs.parts import PartStore
+from jobs.producer import PART_TASK_NAME, TASK_NAME
 from jobs.settings import Settings, get_settings
 from jobs.store import JobStore
 from ocrcore import UnknownModelError
 
-from . import child
+from . import child, fanout
 from .celery_app import celery_app
 from .processing import FileError, JobRunner, JobStopped
 
@@ -30,8 +33,9 @@ log = logging.getLogger(__name__)
 
 class OcrRequest(Request):
     """The task's request in the worker's main process. A child that dies mid-job puts the message
-    back on the queue (late acks); first, how it died is noted on the job, so a file that crashes
-    the child on every attempt ends `worker_crashed` rather than `worker_lost`."""
+    back on the queue (late acks); first, how it died is noted on the job (or on the page task's
+    part), so a file that crashes the child on every attempt ends `worker_crashed` rather than
+    `worker_lost`."""
 
     def on_failure(self, exc_info, send_failed_event=True, return_ok=False):
         exc = exc_info.exception
@@ -41,7 +45,10 @@ class OcrRequest(Request):
         if isinstance(exc, WorkerLostError) and job_id:
             reason = str(exc).removeprefix("Worker exited prematurely: ").split(" Job:", 1)[0].rstrip(".")
             try:
-                child.job_store().note_lost_run(job_id, reason)
+                if len(self.args) > 1:
+                    PartStore(child.job_store()).note_lost_run(job_id, int(self.args[1]), reason)
+                else:
+                    child.job_store().note_lost_run(job_id, reason)
             except Exception as error:  # Redis away: the job ends worker_lost, as before
                 log.warning("job %s: could not note how its worker died: %s", job_id, error)
             log.error("job %s: its worker child died (%s)", job_id, reason)
@@ -60,7 +67,9 @@ class OcrTask(Task):
         if isinstance(exc, TimeLimitExceeded):
             # Celery passes the limit it enforced: the job's own, which grows with its pages.
             limit = exc.args[0] if exc.args and isinstance(exc.args[0], (int, float)) else settings.hard_time_limit
-            code, message = ErrorCode.TIME_LIMIT, f"OCR did not finish within the {limit:g} s time limit."
+            what = fanout.describe(job_id, args) if len(args) > 1 else ""
+            code, message = ErrorCode.TIME_LIMIT, f"OCR{' of ' + what if what else ''} did not finish within the " \
+                                                  f"{limit:g} s time limit."
         else:
             code, message = ErrorCode.INTERNAL_ERROR, "The worker failed while processing this job."
         if child.job_store().fail(job_id, code, message):
@@ -86,6 +95,9 @@ def run_ocr(self: Task, job_id: str) -> None:
     if status == "held":
         log.info("job %s skipped: another worker runs it under a live lease (a duplicate message)", job_id)
         return
+    if status == "fanned":
+        log.info("job %s skipped: it runs as page tasks already (a duplicate message)", job_id)
+        return
     if status != "running":
         log.info("job %s skipped: it is %s", job_id, status or "gone (expired)")
         return
@@ -102,6 +114,8 @@ def _run(store: JobStore, job_id: str, member: str, settings: Settings, soft_lim
     job = store.get(job_id)
     if job is None:
         log.info("job %s expired while starting", job_id)
+        return
+    if fanout.split(store, job, member, settings):
         return
     runner = JobRunner(
         child.engine(),
@@ -144,6 +158,13 @@ def _run(store: JobStore, job_id: str, member: str, settings: Settings, soft_lim
                      t.get("rec", 0))
         else:
             log.info("job %s finished but was canceled or taken over meanwhile; result dropped", job_id)
+
+
+@celery_app.task(name=PART_TASK_NAME, base=OcrTask, bind=True)
+def run_part(self: Task, job_id: str, part: int) -> None:
+    """One page (or the assembly) of a job split into page tasks (worker/fanout.py)."""
+    soft_limit = (self.request.timelimit or (None, None))[1] or get_settings().soft_time_limit
+    fanout.run_part(job_id, part, soft_limit)
 
 
 def _fail(store: JobStore, job_id: str, code: ErrorCode, message: str, member: str) -> None:

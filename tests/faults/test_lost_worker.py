@@ -10,6 +10,7 @@ that message comes back after the visibility timeout to run it twice.
 """
 from __future__ import annotations
 
+import re
 import signal
 import time
 from pathlib import Path
@@ -117,3 +118,50 @@ def test_a_job_whose_workers_keep_dying_fails_with_a_reason(fault_stacks, receip
     report("lost_worker_exhausted", status=final["status"], error=final.get("error"))
     assert final["status"] == "failed" and final["error"]["code"] == "worker_lost", final
     assert "2 times" in final["error"]["message"]
+
+
+def test_a_lost_workers_page_is_read_again_and_no_finished_page_is(fault_stacks):
+    """A document split into page tasks over two workers; one dies mid-page: the survivor reads
+    that page again once its lease lapses, every other page is read exactly once, and the job
+    succeeds with all its pages in order."""
+    from PIL import Image
+
+    from tests.core.pdfmaker import image_pdf
+    from tests.sroie import RECEIPT
+
+    stack = fault_stacks("lost-worker-pages", workers=2)
+    victim = stack.pid("worker")
+    pages = 8  # FAULT_ENV's page cap; a receipt page takes a second or more on one core
+    pdf = image_pdf([Image.open(RECEIPT)] * pages, resolution=200)
+    response = requests.post(stack.url("/jobs"), files=[("file", ("receipts.pdf", pdf))], timeout=30)
+    assert response.status_code == 202, response.text
+    job_id = response.json()["id"]
+    parts_key = f"ocr:parts:{job_id}"
+
+    deadline = time.monotonic() + 180
+    doomed = None
+    while doomed is None:  # two pages done, and the victim's child in the middle of another
+        assert time.monotonic() < deadline, "the victim never read a page"
+        done = int(field(stack, job_id, "parts_done") or 0)
+        owners = {k.decode(): v.decode() for k, v in stack.redis.hgetall(parts_key).items() if k.startswith(b"w")}
+        for key, member in owners.items():
+            if done >= 2 and parent_of(int(member.rsplit(":", 1)[1])) == victim:
+                doomed = int(key[1:])
+        time.sleep(0.05)
+    time.sleep(0.3)
+    killed_at = time.time()
+    stack.kill("worker", signal.SIGKILL)
+
+    final = poll_all(stack.base_url, [job_id], timeout=240)[job_id]
+    logs = stack.log("worker") + stack.log("worker2")
+    reads = [int(n) for n in re.findall(rf"job {job_id} part (\d+)/{pages} \(page \d+\) read on", logs)]
+    requeued = re.search(rf"job {job_id}: page {doomed + 1} re-queued: the lease of attempt 1 lapsed", logs)
+    report("lost_worker_pages", status=final["status"], pages=pages, killed_page=doomed + 1,
+           reads_per_page=[reads.count(n) for n in range(1, pages + 1)], requeued=bool(requeued),
+           finished_after_s=round(time.time() - killed_at, 2))
+    assert final["status"] == "succeeded", final
+    assert [p["page"] for p in final["result"]["pages"]] == list(range(1, pages + 1))
+    assert all(len(p["results"]) > 10 for p in final["result"]["pages"])
+    assert sorted(reads) == list(range(1, pages + 1)), "each page read once (the killed run never finished)"
+    assert requeued, "the lost page was re-queued through its lease"
+    assert f"job {job_id}: page {doomed + 1}, attempt 2 after a lost worker" in stack.log("worker2")

@@ -357,13 +357,18 @@ def test_cancel_stops_between_pages(live_service, cover_image):
         time.sleep(0.02)
     assert body["progress"]["done"] == 1, body
     assert requests.delete(live_service.url(job["url"]), timeout=10).status_code == 200
-    # The worker notices at the end of the page in hand and leaves the third page alone.
-    expected = re.compile(rf"job {job['id']} stopped after 2 page\(s\): it is canceled")
+    # The job runs as page tasks (three pages): the worker drops the page in hand when it is read
+    # (or, canceled between two pages, skips the next), and the third page is never queued (one
+    # child: a window of one page).
+    expected = re.compile(rf"job {job['id']} (stopped after page \d: it is canceled|part \d \(page \d\) skipped: "
+                          "the job is canceled)")
     deadline = time.monotonic() + OCR_TIMEOUT
     while not expected.search(live_service.log("worker")):
         assert time.monotonic() < deadline, "the worker never noticed the cancellation"
         time.sleep(0.1)
     assert wait_for(live_service.url(job["url"]))["status"] == "canceled"
+    time.sleep(1)
+    assert f"job {job['id']} part 3/3" not in live_service.log("worker"), "the third page was read"
 
 
 def test_page_time_limit_fails_the_job_and_the_worker_goes_on(live_service, report_pdf):

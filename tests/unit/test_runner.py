@@ -224,3 +224,46 @@ def test_a_canceled_pdf_job_makes_no_document():
     with pytest.raises(JobStopped):
         job.run()
     assert job.documents == []
+
+
+# ---------- pages read one at a time (a job split into page tasks) ----------
+
+def _timeless(value):
+    if isinstance(value, dict):
+        return {k: _timeless(v) for k, v in value.items() if k != "processing_time"}
+    if isinstance(value, list):
+        return [_timeless(v) for v in value]
+    return value
+
+
+@pytest.mark.parametrize("fmt", ["json", "text", "markdown", "html", "hocr", "pdf"])
+def test_pages_read_one_at_a_time_and_assembled_make_the_result_of_one_run(fmt):
+    import re
+    import time
+
+    files = [(FileMeta("s.pdf", "pdf", (2, 0)), scan(3)), (FileMeta("a.png", "png"), png()),
+             (FileMeta("bad.png", "png"), b"bad"), (FileMeta("b.png", "png"), png(40, 30))]
+    options = JobOptions(output_format=fmt, paginate_output=True)
+    whole, _, _ = runner(files, options)
+    expected = whole.run()
+    split, _, _ = runner(files, options)
+    outcomes: list = []
+    for meta, data in files:  # as the page tasks do: each page on its own
+        try:
+            outcomes.append([page for k in range(meta.page_count) for page in split.read(data, meta, [k])])
+        except FileError as exc:
+            outcomes.append(exc)
+    assembled = split.assemble(outcomes, time.perf_counter())
+    assert _timeless(assembled) == _timeless(expected)
+    file_id = re.compile(rb"/ID \[<[0-9a-f]+><[0-9a-f]+>\]")  # qpdf's random file id
+    assert [file_id.sub(b"", d) for d in split.documents] == [file_id.sub(b"", d) for d in whole.documents]
+    assert assembled["files"][2]["error"]["code"] == "undecodable_image"
+
+
+def test_an_expired_upload_fails_an_assembled_job_of_several_files():
+    from worker.processing import UploadExpired
+
+    job, _, _ = runner([(FileMeta("a.png", "png"), None), (FileMeta("b.png", "png"), png())],
+                       JobOptions(output_format="pdf"))
+    with pytest.raises(UploadExpired):
+        job.assemble([[], []], 0.0)
