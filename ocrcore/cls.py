@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .session import OrtModel
+from .session import Model
 
 _HEIGHT, _WIDTH = 48, 192  # the PP-OCR mobile v2.0 cls input
 
@@ -24,7 +24,7 @@ class ClsConfig:
     page_margin: float = 0.5
 
 
-def orient(model: OrtModel, crops: list[np.ndarray], config: ClsConfig) -> list[bool]:
+def orient(model: Model, crops: list[np.ndarray], config: ClsConfig) -> list[bool]:
     """Rotate crops found upside down in place; return which ones were flipped.
 
     A long line squeezed into 192x48 becomes unreadable and the classifier then

@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pyclipper
 
-from .session import OrtModel
+from .session import Model
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ _MEAN = np.float32(0.5 * 255.0)
 _INV_STD = np.float32(1.0 / (0.5 * 255.0))
 
 
-def detect(model: OrtModel, image: np.ndarray, config: DetConfig) -> Detection:
+def detect(model: Model, image: np.ndarray, config: DetConfig) -> Detection:
     height, width = image.shape[:2]
     resized = _resize_for_det(image, config)
     batch = ((resized.astype(np.float32) - _MEAN) * _INV_STD).transpose(2, 0, 1)[None]

@@ -12,7 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .session import OrtModel
+from .session import Model
 from .spacing import fit_to_ink, glyphs, recover_spaces, word_spans
 
 HEIGHT = 48
@@ -44,7 +44,7 @@ def load_charset(path: Path) -> list[str]:
     return ["", *lines, " "]
 
 
-def recognize(model: OrtModel, charset: list[str], crops: list[np.ndarray], config: RecConfig) -> list[Recognition]:
+def recognize(model: Model, charset: list[str], crops: list[np.ndarray], config: RecConfig) -> list[Recognition]:
     """Recognise crops batched by similar width so little of each batch is padding."""
     ratios = [c.shape[1] / c.shape[0] for c in crops]
     order = np.argsort(ratios, kind="stable")
