@@ -109,22 +109,21 @@ class OvModel:
 
     OpenVINO reads the ONNX file directly (it fuses the per-channel affines itself, so the
     folding step is not needed) and compiles it once with dynamic shapes; a new input
-    shape costs a shape inference, not a compile. f32 is asked for explicitly: on CPUs
-    with avx512_bf16 OpenVINO otherwise runs bf16, which moves outputs by up to 0.08.
+    shape costs a shape inference, not a compile. The precision is asked for explicitly:
+    on CPUs with avx512_bf16 OpenVINO otherwise picks bf16 by itself, which moves outputs
+    by up to 0.08; "bf16" is only a hint, so a CPU without bf16 runs f32.
     Memory for a shape is kept by the infer request and reused by the next call, so a
     run page-faults nothing after the first of its size.
     """
 
-    def __init__(self, path: Path, threads: int):
-        import openvino as ov  # only where sessions are made: the gateway never loads it
-
+    def __init__(self, path: Path, threads: int, precision: str = "f32"):
         tame_heap_growth()
-        core = ov.Core()
+        core = openvino_core()
         config = {
             "INFERENCE_NUM_THREADS": max(1, threads),  # the core group, never the host
             "NUM_STREAMS": 1,
             "PERFORMANCE_HINT": "LATENCY",
-            "INFERENCE_PRECISION_HINT": "f32",
+            "INFERENCE_PRECISION_HINT": precision,
             "ENABLE_CPU_PINNING": False,  # the worker child pins itself to its group
         }
         self.path = path
@@ -137,7 +136,25 @@ class OvModel:
         return np.array(self.request.get_output_tensor(0).data, copy=True)
 
 
-BACKENDS = ("onnxruntime", "openvino")
+@functools.cache
+def openvino_core():  # -> openvino.Core (imported here only: the gateway never loads it)
+    """The process's one OpenVINO Core, made on first use and never released.
+
+    Signal safety: OpenVINO's CPU plugin (one per Core) gives the thread that loads it a
+    signal stack of its own (sigaltstack, for AMX state) and unmaps that stack when the
+    plugin is destroyed, putting back the one it found only if its own is still current.
+    With a Core per model, models released in any order but the reverse of their creation
+    left the thread's signal stack pointing at unmapped memory; Python installs its
+    handlers with SA_ONSTACK, so the next SIGALRM (page_time_limit) or SIGUSR1 (Celery's
+    soft time limit) on that thread was a SIGSEGV (si_code SI_KERNEL). One Core for the
+    life of the process means one plugin, one signal stack, never unmapped while in use.
+    """
+    import openvino as ov
+
+    return ov.Core()
+
+
+BACKENDS = ("onnxruntime", "openvino", "openvino-bf16")  # openvino is f32; -bf16 the precision hint
 Model = OrtModel | OvModel  # both: model(batch) -> first output
 
 
@@ -146,5 +163,7 @@ def load_model(backend: str, path: Path, threads: int, arena: bool = False) -> M
     if backend == "onnxruntime":
         return OrtModel(path, threads, arena=arena)
     if backend == "openvino":
-        return OvModel(path, threads)
+        return OvModel(path, threads, precision="f32")
+    if backend == "openvino-bf16":
+        return OvModel(path, threads, precision="bf16")
     raise ValueError(f"unknown OCR backend {backend!r}: choose one of {', '.join(BACKENDS)}")

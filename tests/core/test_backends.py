@@ -1,4 +1,7 @@
 """Inference backends: OpenVINO reads the same lines as onnxruntime; the setting selects one."""
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -6,6 +9,7 @@ import pytest
 
 from ocrcore import OcrEngine, OcrOptions
 from ocrcore.session import OrtModel, OvModel, load_model
+from tests.core.signal_probe import ROUNDS
 from tests.core.textimages import encode, text_image
 
 pytest.importorskip("openvino")
@@ -60,3 +64,18 @@ def test_the_setting_selects_the_backend(monkeypatch):
             settings_module.get_settings()
     finally:
         settings_module.get_settings.cache_clear()
+
+
+@pytest.mark.parametrize("backend", ["openvino", "onnxruntime"])
+def test_time_limit_signals_during_inference_are_taken_not_fatal(backend):
+    """Page time limits and Celery soft time limits fire 20 times each during runs, after
+    engines were released in the order they were made (which left OpenVINO's signal stack
+    unmapped when each model had a Core of its own: SIGSEGV on the next signal)."""
+    repo = Path(__file__).resolve().parents[2]
+    probe = subprocess.run([sys.executable, "-m", "tests.core.signal_probe", backend], cwd=repo,
+                           capture_output=True, text=True, timeout=300)
+    assert probe.returncode == 0, f"probe died with {probe.returncode}: {probe.stderr[-2000:]}"
+    counts = json.loads(probe.stdout.strip().splitlines()[-1])
+    assert counts["stack_usable_after_release"] and counts["limit_after_release"]
+    assert counts["page_limit_hits"] == ROUNDS and counts["soft_limit_hits"] == ROUNDS
+    assert counts["lines"] == counts["lines_after"] == 12
