@@ -31,6 +31,8 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from .metrics import edit_distance
+from ocrcore.session import BACKENDS, DEFAULT_BACKEND
+
 from .runners import make_engine, ours_kinds
 
 TEXTS = Path(__file__).resolve().parent / "doctext"
@@ -169,7 +171,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--pages", type=int, default=4, help="pages per language")
     parser.add_argument("--out", type=Path, help="also write the pages (JPEG) and their transcripts here")
-    parser.add_argument("--backends", nargs="+", default=["onnxruntime"], help="ours on each: onnxruntime, openvino")
+    parser.add_argument("--backends", nargs="+", default=[DEFAULT_BACKEND], help=f"ours on each of {BACKENDS}")
     parser.add_argument("--rounds", type=int, default=1, help="timed passes over the pages")
     args = parser.parse_args()
 

@@ -19,6 +19,8 @@ import time
 from pathlib import Path
 
 from .metrics import Line, Tally, load_ground_truth
+from ocrcore.session import BACKENDS, DEFAULT_BACKEND
+
 from .runners import make_engine, ours_kinds
 
 DATASET = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "sroie-dev"
@@ -83,7 +85,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1, help="timed passes over the images")
     parser.add_argument("--overrides", type=json.loads, default={}, help='ours only, e.g. {"det": {"limit_side": 1280}}')
     parser.add_argument("--json", type=Path, help="also write the figures here")
-    parser.add_argument("--backends", nargs="+", default=["onnxruntime"], help="ours on each: onnxruntime, openvino")
+    parser.add_argument("--backends", nargs="+", default=[DEFAULT_BACKEND], help=f"ours on each of {BACKENDS}")
     parser.add_argument("--no-peer", action="store_true", help="ours only (no RapidOCR)")
     args = parser.parse_args()
 

@@ -15,7 +15,7 @@ from .crop import crop_quad, reading_order, span_quad
 from .decode import DEFAULT_MAX_PIXELS, decode_image
 from .det import DetConfig, detect
 from .rec import RecConfig, Recognition, load_charset, recognize
-from .session import BACKENDS, Model, load_model, release_free_heap
+from .session import BACKENDS, DEFAULT_BACKEND, Model, load_model, release_free_heap
 from .types import OcrOptions, OcrResult, TextLine, Word
 
 
@@ -52,8 +52,9 @@ class OcrEngine:
         models_dir: Path | None = None,
         default_model: str | None = None,
         config: PipelineConfig | None = None,
-        backend: str = "onnxruntime",
+        backend: str | None = None,  # None: session.DEFAULT_BACKEND
     ):
+        backend = backend or DEFAULT_BACKEND
         if backend not in BACKENDS:
             raise ValueError(f"unknown OCR backend {backend!r}: choose one of {', '.join(BACKENDS)}")
         self.backend = backend

@@ -103,7 +103,7 @@ def start() -> None:
     _member = member_name(current_process().pid)
     placement = f"pinned to CPUs {list(cpus)}" if plan.pinned else "not pinned (CPU quota)"
     log.info("child %d %s, %d threads, model %s on %s loaded in %.2fs",
-             index, placement, len(cpus), _engine.default_model, settings.backend, time.perf_counter() - started)
+             index, placement, len(cpus), _engine.default_model, _engine.backend, time.perf_counter() - started)
     threading.Thread(target=_heartbeat_loop, name="ocr-heartbeat", daemon=True).start()
     delivery.start(liveness_store())  # completion callbacks (worker/delivery.py)
 

@@ -1,4 +1,6 @@
-"""Inference backends: OpenVINO reads the same lines as onnxruntime; the setting selects one."""
+"""Inference backends: OpenVINO (f32 and bf16) reads the same lines as onnxruntime; outputs agree
+within each precision's tolerance; time-limit signals during OpenVINO inference are survived;
+the setting selects one."""
 import json
 import subprocess
 import sys
@@ -16,30 +18,47 @@ pytest.importorskip("openvino")
 
 
 @pytest.fixture(scope="module")
-def ov_engine() -> OcrEngine:
-    return OcrEngine(threads=2, backend="openvino")
+def ort_engine() -> OcrEngine:
+    return OcrEngine(threads=2, backend="onnxruntime")
+
+
+@pytest.fixture(scope="module", params=["openvino", "openvino-bf16"])
+def ov_engine(request) -> OcrEngine:
+    return OcrEngine(threads=2, backend=request.param)
 
 
 @pytest.mark.parametrize("model", ["ppocrv6-small", "ppocrv5-mobile"])
-def test_openvino_reads_the_same_lines_as_onnxruntime(engine, ov_engine, model):
+def test_openvino_reads_the_same_lines_as_onnxruntime(ort_engine, ov_engine, model):
     data = encode(text_image(), "PNG")
-    ort_result = engine.run(data, OcrOptions(model=model))
+    ort_result = ort_engine.run(data, OcrOptions(model=model))
     ov_result = ov_engine.run(data, OcrOptions(model=model))
     assert [line.text for line in ov_result.lines] == [line.text for line in ort_result.lines]
     for a, b in zip(ov_result.lines, ort_result.lines):
         assert np.abs(np.array(a.bounding_box) - np.array(b.bounding_box)).max() <= 2
-        assert abs(a.confidence - b.confidence) < 0.01
+        # bf16 moved a line's confidence by 0.025 (0.9995 -> 0.9746), same text and boxes
+        assert abs(a.confidence - b.confidence) < (0.01 if ov_engine.backend == "openvino" else 0.05)
 
 
-def test_openvino_outputs_match_onnxruntime_in_f32(engine):
-    models = engine._models("ppocrv6-small")
-    assert isinstance(models.det, OrtModel)
-    ov_det = load_model("openvino", models.det.path, 2)
-    assert isinstance(ov_det, OvModel)
+# Largest difference from onnxruntime's outputs on random input (probabilities, 0..1):
+# measured 1e-5 in f32; bf16 moved them by up to 0.08 on a page (its accuracy is judged on
+# sroie-dev and the document pages instead, README "Inference backends").
+TOLERANCE = {"openvino": 2e-3, "openvino-bf16": 0.15}
+
+
+@pytest.mark.parametrize("backend", list(TOLERANCE))
+@pytest.mark.parametrize("role", ["det", "rec"])
+def test_openvino_outputs_match_onnxruntime(ort_engine, backend, role):
+    ort_model = getattr(ort_engine._models("ppocrv6-small"), role)
+    assert isinstance(ort_model, OrtModel)
+    ov_model = load_model(backend, ort_model.path, 2, arena=role == "det")
+    assert isinstance(ov_model, OvModel)
+    assert ov_model.precision == ("f32" if backend == "openvino" else ov_model.precision)
+    shapes = {"det": [(1, 3, 96, 160), (1, 3, 128, 64), (1, 3, 96, 160)],  # a new shape, and back
+              "rec": [(4, 3, 48, 320), (1, 3, 48, 96), (4, 3, 48, 320)]}[role]
     rng = np.random.default_rng(0)
-    for shape in [(1, 3, 96, 160), (1, 3, 128, 64), (1, 3, 96, 160)]:  # a new shape, and back
+    for shape in shapes:
         batch = rng.uniform(-1, 1, shape).astype(np.float32)
-        assert np.abs(ov_det(batch) - models.det(batch)).max() < 2e-3  # bf16 would be ~0.08
+        assert np.abs(ov_model(batch) - ort_model(batch)).max() < TOLERANCE[backend]
 
 
 def test_unknown_backend_is_a_clear_error():
