@@ -13,6 +13,10 @@ reading order / its length; whitespace ignored for Chinese, runs of whitespace c
 as one space for English) and, for English, bag-of-words F1 (case-insensitive).
 
     python -m bench.documents [--models ppocrv6-small ppocrv5-mobile] [--pages 4] [--out DIR]
+                              [--backends onnxruntime openvino] [--rounds N]
+
+Also seconds per page, end to end and per stage (det includes post-processing and crops),
+each engine fed every page in turn (who goes first rotates), after one warm-up page.
 """
 from __future__ import annotations
 
@@ -27,7 +31,9 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from .metrics import edit_distance
-from .runners import EngineProcess
+from ocrcore.session import BACKENDS, DEFAULT_BACKEND
+
+from .runners import make_engine, ours_kinds
 
 TEXTS = Path(__file__).resolve().parent / "doctext"
 PAGE = (1240, 1754)
@@ -37,7 +43,7 @@ FONTS = {
     "zh": ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc"),
 }
 SEED = 14
-ENGINES = ("ours", "rapidocr")
+PEER = "rapidocr"
 
 
 @dataclass
@@ -136,16 +142,27 @@ class Score:
         return 2 * self.word_tp / (self.word_pred + self.word_truth) if self.word_pred + self.word_truth else 0.0
 
 
-def bench_model(model: str, threads: int, pages: list[Page]) -> dict[str, dict[str, Score]]:
-    engines = {kind: EngineProcess(kind, model, threads) for kind in ENGINES}
-    scores = {kind: {"zh": Score(), "en": Score()} for kind in ENGINES}
-    for page in pages:
-        for kind, run in engines.items():
-            _, lines = run(page.jpeg)
-            scores[kind][page.lang].add([text for text, _, _ in lines], page.lines, page.lang)
+def bench_model(model: str, threads: int, pages: list[Page], kinds: list[str], rounds: int = 1) -> tuple[dict, dict]:
+    """Scores per engine and language, and per engine its mean seconds per page (total and per stage)."""
+    engines = {kind: make_engine(kind, model, threads) for kind in kinds}
+    scores = {kind: {"zh": Score(), "en": Score()} for kind in kinds}
+    times: dict[str, dict[str, float]] = {kind: {} for kind in kinds}
     for run in engines.values():
-        run.close()
-    return scores
+        run(pages[0].jpeg)  # sessions and first-shape allocations outside the timing
+    step = 0
+    for round_no in range(rounds):
+        for page in pages:
+            order = kinds[step % len(kinds) :] + kinds[: step % len(kinds)]
+            step += 1
+            for kind in order:
+                elapsed, lines, stages = engines[kind](page.jpeg)
+                for name, value in {"total": elapsed, **stages}.items():
+                    times[kind][name] = times[kind].get(name, 0.0) + value / (len(pages) * rounds)
+                if round_no == 0:
+                    scores[kind][page.lang].add([text for text, _, _ in lines], page.lines, page.lang)
+    for kind, run in engines.items():
+        times[kind]["peak_rss_mb"] = run.close() / 2**20
+    return scores, times
 
 
 def main() -> None:
@@ -154,6 +171,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--pages", type=int, default=4, help="pages per language")
     parser.add_argument("--out", type=Path, help="also write the pages (JPEG) and their transcripts here")
+    parser.add_argument("--backends", nargs="+", default=[DEFAULT_BACKEND], help=f"ours on each of {BACKENDS}")
+    parser.add_argument("--rounds", type=int, default=1, help="timed passes over the pages")
     args = parser.parse_args()
 
     pages = make_pages(args.pages)
@@ -165,13 +184,26 @@ def main() -> None:
     counts = Counter(p.lang for p in pages)
     chars = {lang: sum(len(_text(p.lines, lang)) for p in pages if p.lang == lang) for lang in counts}
     print(f"document pages: {counts['zh']} Chinese ({chars['zh']} chars), {counts['en']} English ({chars['en']} chars), seed {SEED}")
+    kinds = ours_kinds(args.backends) + [PEER]
+    print(f"load {' '.join(open('/proc/loadavg').read().split()[:3])}, {args.threads} threads, {args.rounds} round(s)")
     for model in args.models:
-        scores = bench_model(model, args.threads, pages)
+        scores, times = bench_model(model, args.threads, pages, kinds, args.rounds)
         print(f"\n== {model} ==")
-        print(f"{'metric':<14}" + "".join(f"{k:>12}" for k in ENGINES))
+        print(f"{'metric':<14}" + "".join(f"{k:>15}" for k in kinds))
         rows = [("zh CER", lambda s: s["zh"].cer), ("en CER", lambda s: s["en"].cer), ("en word F1", lambda s: s["en"].word_f1)]
         for name, get in rows:
-            print(f"{name:<14}" + "".join(f"{get(scores[k]):>12.4f}" for k in ENGINES))
+            print(f"{name:<14}" + "".join(f"{get(scores[k]):>15.4f}" for k in kinds))
+        for key in ("total", "det", "cls", "rec", "peak_rss_mb"):
+            label = key if key == "peak_rss_mb" else f"{key} s/page"
+            print(f"{label:<14}" + "".join(f"{times[k].get(key, float('nan')):>15.3f}" for k in kinds))
+        for kind in kinds[:-1]:
+            ratios = {key: times[PEER][key] / times[kind][key] for key in ("total", "det", "rec") if times[kind].get(key)}
+            print(f"speed {kind} vs {PEER}: " + ", ".join(f"{key} {r:.3f}x" for key, r in ratios.items()))
+        if len(kinds) > 2:
+            for kind in kinds[1:-1]:
+                ratios = {key: times[kinds[0]][key] / times[kind][key] for key in ("total", "det", "rec") if times[kind].get(key)}
+                print(f"speed {kind} vs {kinds[0]}: " + ", ".join(f"{key} {r:.3f}x" for key, r in ratios.items()))
+    print(f"load at the end: {' '.join(open('/proc/loadavg').read().split()[:3])}")
 
 
 if __name__ == "__main__":

@@ -26,11 +26,11 @@ def _make_ours(model: str, threads: int, overrides: dict):
         det=replace(DetConfig(), **overrides.get("det", {})),
         rec=replace(RecConfig(), **overrides.get("rec", {})),
     )
-    engine = OcrEngine(threads=threads, default_model=model, config=config)
+    engine = OcrEngine(threads=threads, default_model=model, config=config, backend=overrides.get("backend", "onnxruntime"))
 
     def run(data: bytes):
         result = engine.run(data)
-        return [(line.text, line.confidence, line.bounding_box) for line in result.lines]
+        return [(line.text, line.confidence, line.bounding_box) for line in result.lines], result.timings
 
     return run
 
@@ -57,13 +57,27 @@ def _make_peer(model: str, threads: int, overrides: dict):
         image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
         out = engine(image)
         if out.boxes is None:
-            return []
-        return [(t, float(s), np.asarray(b).tolist()) for b, t, s in zip(out.boxes, out.txts, out.scores)]
+            return [], {}
+        lines = [(t, float(s), np.asarray(b).tolist()) for b, t, s in zip(out.boxes, out.txts, out.scores)]
+        return lines, {k: v or 0.0 for k, v in zip(("det", "cls", "rec"), out.elapse_list)}
 
     return run
 
 
 FACTORIES = {"ours": _make_ours, "rapidocr": _make_peer}
+
+
+def ours_kinds(backends: list[str]) -> list[str]:
+    """Engine labels for our pipeline on each backend: "ours" is onnxruntime, "ours-openvino" ..."""
+    return ["ours" if b == "onnxruntime" else f"ours-{b}" for b in backends]
+
+
+def make_engine(kind: str, model: str, threads: int, overrides: dict | None = None) -> EngineProcess:
+    """An EngineProcess for a label from ours_kinds() or "rapidocr" (overrides: ours only)."""
+    if kind == "rapidocr":
+        return EngineProcess(kind, model, threads)
+    backend = kind.split("-", 1)[1] if "-" in kind else "onnxruntime"
+    return EngineProcess("ours", model, threads, {**(overrides or {}), "backend": backend})
 
 
 def _serve(conn, kind: str, model: str, threads: int, overrides: dict) -> None:
@@ -74,12 +88,12 @@ def _serve(conn, kind: str, model: str, threads: int, overrides: dict) -> None:
             conn.send(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
             return
         started = time.perf_counter()
-        lines = run(message)
-        conn.send((time.perf_counter() - started, lines))
+        lines, stages = run(message)
+        conn.send((time.perf_counter() - started, lines, stages))
 
 
 class EngineProcess:
-    """An engine in a child process; call it with image bytes, get (seconds, lines)."""
+    """An engine in a child process; call it with image bytes, get (seconds, lines, stage seconds)."""
 
     def __init__(self, kind: str, model: str, threads: int, overrides: dict | None = None):
         ctx = mp.get_context("spawn")

@@ -4,6 +4,11 @@ Both engines run in child processes of this one run, fed the same images in
 alternation (so machine noise hits both alike), with the same thread count.
 
     python -m bench.sroie [--models ppocrv6-small ppocrv5-mobile] [--threads 2] [--limit N]
+                          [--backends onnxruntime openvino]
+
+With several backends, ours runs once per backend ("ours" is onnxruntime, "ours-openvino"
+OpenVINO), all in the same alternation; per-stage seconds (det includes post-processing
+and crops) are printed per engine.
 """
 from __future__ import annotations
 
@@ -14,16 +19,19 @@ import time
 from pathlib import Path
 
 from .metrics import Line, Tally, load_ground_truth
-from .runners import EngineProcess
+from ocrcore.session import BACKENDS, DEFAULT_BACKEND
+
+from .runners import make_engine, ours_kinds
 
 DATASET = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "sroie-dev"
-ENGINES = ("ours", "rapidocr")
+PEER = "rapidocr"
 
 
-def bench_model(model: str, threads: int, images: list[Path], rounds: int, overrides: dict) -> dict:
-    engines = {kind: EngineProcess(kind, model, threads, overrides if kind == "ours" else None) for kind in ENGINES}
-    tallies = {kind: Tally() for kind in ENGINES}
-    seconds: dict[str, list[float]] = {kind: [] for kind in ENGINES}
+def bench_model(model: str, threads: int, images: list[Path], rounds: int, overrides: dict, kinds: list[str]) -> dict:
+    engines = {kind: make_engine(kind, model, threads, overrides) for kind in kinds}
+    tallies = {kind: Tally() for kind in kinds}
+    seconds: dict[str, list[float]] = {kind: [] for kind in kinds}
+    stages: dict[str, dict[str, float]] = {kind: {} for kind in kinds}
     warm = images[0].read_bytes()
     for run in engines.values():
         run(warm)  # load sessions and first-shape allocations outside the timing
@@ -31,10 +39,13 @@ def bench_model(model: str, threads: int, images: list[Path], rounds: int, overr
         for image in images:
             data = image.read_bytes()
             truth = load_ground_truth(DATASET / "box" / (image.stem + ".csv"))
-            order = ENGINES if (round_no + len(seconds["ours"])) % 2 == 0 else ENGINES[::-1]
+            step = round_no + len(seconds[kinds[0]])
+            order = kinds[step % len(kinds) :] + kinds[: step % len(kinds)]  # rotate who goes first
             for kind in order:
-                elapsed, lines = engines[kind](data)
+                elapsed, lines, stage = engines[kind](data)
                 seconds[kind].append(elapsed)
+                for name, value in stage.items():
+                    stages[kind][name] = stages[kind].get(name, 0.0) + value
                 if round_no == 0:
                     tallies[kind].add([Line(t, b) for t, _, b in lines], truth)
     report = {}
@@ -46,19 +57,24 @@ def bench_model(model: str, threads: int, images: list[Path], rounds: int, overr
             "median_s": statistics.median(seconds[kind]),
             "img_per_s": len(seconds[kind]) / total,
             "peak_rss_mb": peak / 2**20,
+            **{f"{name}_s": value / len(seconds[kind]) for name, value in stages[kind].items()},
         }
     return report
 
 
 def print_report(model: str, report: dict) -> None:
-    keys = ("det_precision", "det_recall", "det_f1", "word_f1", "cer", "median_s", "img_per_s", "peak_rss_mb")
+    keys = ("det_precision", "det_recall", "det_f1", "word_f1", "cer", "median_s", "img_per_s", "peak_rss_mb", "det_s", "cls_s", "rec_s")
+    kinds = list(report)
+    ours = [k for k in kinds if k != PEER]
+    pairs = [(k, PEER) for k in ours if PEER in report] + [(k, ours[0]) for k in ours[1:]]
     print(f"\n== {model} ==")
-    print(f"{'metric':<14}" + "".join(f"{k:>12}" for k in ENGINES) + f"{'ours/peer':>12}")
+    print(f"{'metric':<14}" + "".join(f"{k:>15}" for k in kinds) + "".join(f"{a + '/' + b:>28}" for a, b in pairs))
     for key in keys:
-        ours, peer = report["ours"][key], report["rapidocr"][key]
-        ratio = ours / peer if peer else float("nan")
-        print(f"{key:<14}{ours:>12.4f}{peer:>12.4f}{ratio:>12.3f}")
-    print(f"throughput ratio ours/peer: {report['ours']['img_per_s'] / report['rapidocr']['img_per_s']:.3f}x")
+        values = [report[k].get(key, float("nan")) for k in kinds]
+        ratios = [report[a].get(key, float("nan")) / report[b][key] if report[b].get(key) else float("nan") for a, b in pairs]
+        print(f"{key:<14}" + "".join(f"{v:>15.4f}" for v in values) + "".join(f"{r:>28.3f}" for r in ratios))
+    for a, b in pairs:
+        print(f"throughput ratio {a}/{b}: {report[a]['img_per_s'] / report[b]['img_per_s']:.3f}x")
 
 
 def main() -> None:
@@ -69,16 +85,21 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1, help="timed passes over the images")
     parser.add_argument("--overrides", type=json.loads, default={}, help='ours only, e.g. {"det": {"limit_side": 1280}}')
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--backends", nargs="+", default=[DEFAULT_BACKEND], help=f"ours on each of {BACKENDS}")
+    parser.add_argument("--no-peer", action="store_true", help="ours only (no RapidOCR)")
     args = parser.parse_args()
 
     images = sorted((DATASET / "img").glob("*.jpg"))
     if args.limit:
         images = images[: args.limit]
-    print(f"sroie-dev: {len(images)} images, {args.threads} threads, {args.rounds} round(s); {time.strftime('%Y-%m-%d %H:%M')}")
+    kinds = ours_kinds(args.backends) + ([] if args.no_peer else [PEER])
+    load = " ".join(open("/proc/loadavg").read().split()[:3])
+    print(f"sroie-dev: {len(images)} images, {args.threads} threads, {args.rounds} round(s); {time.strftime('%Y-%m-%d %H:%M')}; load {load}")
     results = {}
     for model in args.models:
-        results[model] = bench_model(model, args.threads, images, args.rounds, args.overrides)
+        results[model] = bench_model(model, args.threads, images, args.rounds, args.overrides, kinds)
         print_report(model, results[model])
+    print(f"load at the end: {' '.join(open('/proc/loadavg').read().split()[:3])}")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .session import OrtModel
+from .session import Model, padded_rows
 
 _HEIGHT, _WIDTH = 48, 192  # the PP-OCR mobile v2.0 cls input
 
@@ -24,7 +24,7 @@ class ClsConfig:
     page_margin: float = 0.5
 
 
-def orient(model: OrtModel, crops: list[np.ndarray], config: ClsConfig) -> list[bool]:
+def orient(model: Model, crops: list[np.ndarray], config: ClsConfig) -> list[bool]:
     """Rotate crops found upside down in place; return which ones were flipped.
 
     A long line squeezed into 192x48 becomes unreadable and the classifier then
@@ -41,7 +41,10 @@ def orient(model: OrtModel, crops: list[np.ndarray], config: ClsConfig) -> list[
     probs = np.zeros((len(crops), 2), dtype=np.float32)
     counts = np.zeros(len(crops), dtype=np.float32)
     for start in range(0, len(views), config.batch_size):
-        out = model(np.stack(views[start : start + config.batch_size]))
+        chunk = views[start : start + config.batch_size]
+        if model.shape_buckets:  # a bounded set of batch sizes (see session.py)
+            chunk = chunk + [np.zeros_like(chunk[0])] * (padded_rows(len(chunk)) - len(chunk))
+        out = model(np.stack(chunk))
         for owner, p in zip(owners[start : start + config.batch_size], out):
             probs[owner] += p
             counts[owner] += 1

@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pyclipper
 
-from .session import OrtModel
+from .session import DET_SIDE_MULTIPLE, Model
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class DetConfig:
 @dataclass(frozen=True)
 class Detection:
     quads: list[np.ndarray]  # float32 [4, 2], clockwise from top-left
-    input_shape: tuple[int, int]  # (h, w) actually fed to the model
+    input_shape: tuple[int, int]  # (h, w) of the image at the model's scale (before any bucket padding)
 
 
 # DB models were trained on BGR input normalised with mean/std 0.5 (scale 1/255).
@@ -36,11 +36,13 @@ _MEAN = np.float32(0.5 * 255.0)
 _INV_STD = np.float32(1.0 / (0.5 * 255.0))
 
 
-def detect(model: OrtModel, image: np.ndarray, config: DetConfig) -> Detection:
+def detect(model: Model, image: np.ndarray, config: DetConfig) -> Detection:
     height, width = image.shape[:2]
     resized = _resize_for_det(image, config)
-    batch = ((resized.astype(np.float32) - _MEAN) * _INV_STD).transpose(2, 0, 1)[None]
-    prob = model(np.ascontiguousarray(batch))[0, 0]
+    fed = _pad_to_bucket(resized) if model.shape_buckets else resized
+    batch = ((fed.astype(np.float32) - _MEAN) * _INV_STD).transpose(2, 0, 1)[None]
+    # The map of the padding is cut off: the scale from map to image is the resized one.
+    prob = model(np.ascontiguousarray(batch))[0, 0, : resized.shape[0], : resized.shape[1]]
     quads = _quads_from_map(prob, width, height, config)
     return Detection(quads=quads, input_shape=resized.shape[:2])
 
@@ -58,6 +60,19 @@ def _resize_for_det(image: np.ndarray, config: DetConfig) -> np.ndarray:
         return image
     interpolation = cv2.INTER_AREA if ratio < 1 else cv2.INTER_LINEAR
     return cv2.resize(image, (new_w, new_h), interpolation=interpolation)
+
+
+def _pad_to_bucket(image: np.ndarray) -> np.ndarray:
+    """The image padded right and below to whole DET_SIDE_MULTIPLEs with its border's
+    median colour (the page's background, not a smear of edge text), scale unchanged."""
+    height, width = image.shape[:2]
+    pad_h = -height % DET_SIDE_MULTIPLE
+    pad_w = -width % DET_SIDE_MULTIPLE
+    if not pad_h and not pad_w:
+        return image
+    border = np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]])
+    colour = [int(c) for c in np.median(border, axis=0)]
+    return cv2.copyMakeBorder(image, 0, pad_h, 0, pad_w, cv2.BORDER_CONSTANT, value=colour)
 
 
 def _quads_from_map(prob: np.ndarray, width: int, height: int, config: DetConfig) -> list[np.ndarray]:

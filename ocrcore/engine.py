@@ -1,4 +1,4 @@
-"""OcrEngine: owns the onnxruntime sessions of each model set and runs the pipeline."""
+"""OcrEngine: owns the inference sessions (onnxruntime or OpenVINO) of each model set and runs the pipeline."""
 from __future__ import annotations
 
 import os
@@ -15,7 +15,7 @@ from .crop import crop_quad, reading_order, span_quad
 from .decode import DEFAULT_MAX_PIXELS, decode_image
 from .det import DetConfig, detect
 from .rec import RecConfig, Recognition, load_charset, recognize
-from .session import OrtModel, release_free_heap
+from .session import BACKENDS, DEFAULT_BACKEND, Model, load_model, release_free_heap
 from .types import OcrOptions, OcrResult, TextLine, Word
 
 
@@ -33,9 +33,9 @@ class PipelineConfig:
 
 @dataclass
 class _LoadedSet:
-    det: OrtModel
-    cls: OrtModel
-    rec: OrtModel
+    det: Model
+    cls: Model
+    rec: Model
     charset: list[str]
 
 
@@ -52,7 +52,12 @@ class OcrEngine:
         models_dir: Path | None = None,
         default_model: str | None = None,
         config: PipelineConfig | None = None,
+        backend: str | None = None,  # None: session.DEFAULT_BACKEND
     ):
+        backend = backend or DEFAULT_BACKEND
+        if backend not in BACKENDS:
+            raise ValueError(f"unknown OCR backend {backend!r}: choose one of {', '.join(BACKENDS)}")
+        self.backend = backend
         self.threads = threads
         self.models_dir = Path(models_dir) if models_dir else registry.models_dir()
         self.default_model = registry.get_model_set(default_model).name
@@ -104,6 +109,8 @@ class OcrEngine:
             if rec.text.strip() and rec.confidence >= self.config.min_confidence
         ]
         height, width = bgr.shape[:2]
+        models.cls.release()  # detection's already went after its run
+        models.rec.release()
         release_free_heap()
         return OcrResult(
             lines=lines,
@@ -136,9 +143,9 @@ class OcrEngine:
             # Detection gets an arena, shrunk after each run: without one, every tensor of a
             # full page (1248x1760) was page-faulted in fresh, 240k faults (~1 GB zeroed) per
             # page, and detection ran 1.2-1.4x slower than RapidOCR's on the same model.
-            det=OrtModel(path(model_set.det), self.threads, arena=True),
-            cls=shared_cls or OrtModel(path(model_set.cls), self.threads),
-            rec=OrtModel(path(model_set.rec), self.threads),
+            det=load_model(self.backend, path(model_set.det), self.threads, arena=True),
+            cls=shared_cls or load_model(self.backend, path(model_set.cls), self.threads),
+            rec=load_model(self.backend, path(model_set.rec), self.threads),
             charset=load_charset(path(model_set.dictionary)),
         )
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .session import OrtModel
+from .session import Model, bucket_width, padded_rows
 from .spacing import fit_to_ink, glyphs, recover_spaces, word_spans
 
 HEIGHT = 48
@@ -44,7 +44,7 @@ def load_charset(path: Path) -> list[str]:
     return ["", *lines, " "]
 
 
-def recognize(model: OrtModel, charset: list[str], crops: list[np.ndarray], config: RecConfig) -> list[Recognition]:
+def recognize(model: Model, charset: list[str], crops: list[np.ndarray], config: RecConfig) -> list[Recognition]:
     """Recognise crops batched by similar width so little of each batch is padding."""
     ratios = [c.shape[1] / c.shape[0] for c in crops]
     order = np.argsort(ratios, kind="stable")
@@ -52,8 +52,13 @@ def recognize(model: OrtModel, charset: list[str], crops: list[np.ndarray], conf
     for start in range(0, len(order), config.batch_size):
         indices = order[start : start + config.batch_size]
         widest = max(math.ceil(HEIGHT * ratios[i]) for i in indices)
-        batch_width = max(config.min_width, math.ceil(widest / config.width_step) * config.width_step)
-        batch = np.zeros((len(indices), 3, HEIGHT, batch_width), dtype=np.float32)
+        rows = len(indices)
+        if model.shape_buckets:  # a bounded set of shapes (see session.py); padding reads as blank
+            batch_width = bucket_width(widest, config.min_width, config.width_step)
+            rows = padded_rows(rows)
+        else:
+            batch_width = max(config.min_width, math.ceil(widest / config.width_step) * config.width_step)
+        batch = np.zeros((rows, 3, HEIGHT, batch_width), dtype=np.float32)
         widths = [_fill(batch[row], crops[i], batch_width) for row, i in enumerate(indices)]
         probs = model(batch)
         for row, i in enumerate(indices):

@@ -1,9 +1,11 @@
-"""The one place onnxruntime sessions are configured and created."""
+"""The one place inference sessions (onnxruntime, or OpenVINO) are configured and created."""
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
 import functools
+import math
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -70,8 +72,36 @@ def _session_with_folded_constants(path: Path, options: ort.SessionOptions) -> o
         return ort.InferenceSession(folded.name, sess_options=options, providers=["CPUExecutionProvider"])
 
 
+def padded_rows(rows: int) -> int:
+    """Batch rows for a bucketed model: the next power of two (1, 2, 4, 8, 16)."""
+    return 1 << max(0, rows - 1).bit_length()
+
+
+# Recognition batch widths of a bucketed model: about four per doubling (32, 40, 48, 56,
+# 72, ... 1024, 1224, ...), each a whole number of output steps (8 columns). On 100
+# varied sroie-dev runs: 20 widths instead of 146, for 10.5% more columns than rounding
+# each batch to 8.
+REC_WIDTH_RATIO = 2 ** 0.25
+# Detection inputs of a bucketed model: both sides padded up to a multiple of this (30
+# shapes instead of 37 on 100 varied receipts, for 7.7% more pixels; sroie-dev's
+# 736-wide receipts become 768).
+DET_SIDE_MULTIPLE = 128
+
+
+def bucket_width(width: int, minimum: int, step: int) -> int:
+    """The smallest bucket width >= width: minimum * REC_WIDTH_RATIO**k rounded up to step."""
+    bucket = float(minimum)
+    while math.ceil(bucket / step) * step < width:
+        bucket *= REC_WIDTH_RATIO
+    return math.ceil(bucket / step) * step
+
+
 class OrtModel:
     """One ONNX model in one onnxruntime session with explicit, measured options."""
+
+    # onnxruntime keeps nothing per input shape (RSS flat over 300 varied runs), so its
+    # inputs are never padded to buckets: padding would only cost time.
+    shape_buckets = False
 
     def __init__(self, path: Path, threads: int, arena: bool = False):
         tame_heap_growth()
@@ -102,3 +132,112 @@ class OrtModel:
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         return self.session.run(None, {self.input_name: batch}, self.run_options)[0]
+
+    def release(self) -> None:
+        """Nothing to do: detection's arena shrinks after each run, the others have none."""
+
+
+class OvModel:
+    """One ONNX model compiled by OpenVINO for the CPU, with OrtModel's call signature.
+
+    OpenVINO reads the ONNX file directly (it fuses the per-channel affines itself, so the
+    folding step is not needed) and compiles it once with dynamic shapes; a new input
+    shape costs a shape inference, not a compile. The precision is asked for explicitly:
+    on CPUs with avx512_bf16 OpenVINO otherwise picks bf16 by itself, which moves outputs
+    by up to 0.08; "bf16" is only a hint, so a CPU without bf16 runs f32.
+    Memory for a shape is kept by the infer request and reused by the next call. With
+    `release_after_run` (detection, like onnxruntime's shrunk arena) it is handed back after
+    every run instead (CompiledModel.release_memory): bench peaks fell from 1.71 to 1.56 GiB on
+    sroie-dev and from 1.28 to 1.09 GiB on A4 pages, for 2-10% more detection time.
+    """
+
+    # OpenVINO keeps compiled kernels for every input shape it has run (measured ~5 MiB a
+    # shape, det, cls and rec alike): inputs are padded to a bounded set of shapes.
+    shape_buckets = True
+
+    def __init__(self, path: Path, threads: int, precision: str = "f32", release_after_run: bool = False):
+        tame_heap_growth()
+        core = openvino_core()
+        if precision == "bf16" and "BF16" not in core.get_property("CPU", "OPTIMIZATION_CAPABILITIES"):
+            precision = "f32"  # OpenVINO would fall back by itself; said here so it is ours to log
+        config = {
+            "INFERENCE_NUM_THREADS": max(1, threads),  # the core group, never the host
+            "NUM_STREAMS": 1,
+            "PERFORMANCE_HINT": "LATENCY",
+            "INFERENCE_PRECISION_HINT": precision,
+            "ENABLE_CPU_PINNING": False,  # the worker child pins itself to its group
+            "CPU_RUNTIME_CACHE_CAPACITY": OV_RUNTIME_CACHE_CAPACITY,
+        }
+        self.path = path
+        self.compiled = core.compile_model(core.read_model(str(path)), "CPU", config)
+        self.request = self.compiled.create_infer_request()
+        self.precision = self.compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()  # what runs: f32, bf16
+        self.release_after_run = release_after_run
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        self.request.infer([batch])
+        # A copy: the output tensor's memory belongs to the request and the next call.
+        output = np.array(self.request.get_output_tensor(0).data, copy=True)
+        if self.release_after_run:
+            self.release()
+        return output
+
+    def release(self) -> None:
+        """Hand the request's intermediate tensors back (kept kernels stay)."""
+        self.compiled.release_memory()
+
+
+# Why a child's RSS grew with the shapes it had seen (1.30 GB after 30 varied receipts,
+# 2.11 GB after 200): OpenVINO's CPU plugin keeps the node executors (oneDNN primitives,
+# JIT code) built for every input shape in a cache per compiled model, 5000 entries by
+# default, and oneDNN keeps the same primitives in a process-wide cache of 1024. Each new
+# shape held ~5 MiB (det, cls and rec alike: 60 distinct rec widths +316 MiB, the same 20
+# widths cycled: flat after the first pass). Inputs are padded to buckets (above), and the
+# caches are bounded so that even unbounded shapes (a very long line) cannot grow RSS:
+# - entries per compiled model (OpenVINO's LRU). 500 held the bucketed working set of
+#   varied sroie-dev receipts (the same seconds per stage as 1500) with RSS +7% from run
+#   30 to run 150 instead of +19%.
+OV_RUNTIME_CACHE_CAPACITY = 500
+# - oneDNN's cache, off: the executors above hold their primitives already (same RSS and
+#   stage seconds with it at 0 as at 1024 when OpenVINO's cache is large); with OpenVINO's
+#   cache bounded it would keep another ~30 shapes' primitives alive beside it.
+ONEDNN_PRIMITIVE_CACHE_CAPACITY = 0
+
+
+@functools.cache
+def openvino_core():  # -> openvino.Core (imported here only: the gateway never loads it)
+    """The process's one OpenVINO Core, made on first use and never released.
+
+    Signal safety: OpenVINO's CPU plugin (one per Core) gives the thread that loads it a
+    signal stack of its own (sigaltstack, for AMX state) and unmaps that stack when the
+    plugin is destroyed, putting back the one it found only if its own is still current.
+    With a Core per model, models released in any order but the reverse of their creation
+    left the thread's signal stack pointing at unmapped memory; Python installs its
+    handlers with SA_ONSTACK, so the next SIGALRM (page_time_limit) or SIGUSR1 (Celery's
+    soft time limit) on that thread was a SIGSEGV (si_code SI_KERNEL). One Core for the
+    life of the process means one plugin, one signal stack, never unmapped while in use.
+    """
+    # Read by oneDNN when it first makes a primitive; an operator's own setting wins.
+    os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", str(ONEDNN_PRIMITIVE_CACHE_CAPACITY))
+    import openvino as ov
+
+    return ov.Core()
+
+
+BACKENDS = ("onnxruntime", "openvino", "openvino-bf16")  # openvino is f32; -bf16 the precision hint
+# The default: on sroie-dev (v6 small, 2 threads) 1.8x onnxruntime's images per second with
+# det F1 and word F1 within 0.0002 of it, and 1.4x on A4 pages with CER at or below it
+# (README "Inference backends"). OpenVINO f32 alone was only 1.06-1.14x.
+DEFAULT_BACKEND = "openvino-bf16"
+Model = OrtModel | OvModel  # both: model(batch) -> first output
+
+
+def load_model(backend: str, path: Path, threads: int, arena: bool = False) -> Model:
+    """A model on the named backend (see BACKENDS); `arena`: memory handed back after each run."""
+    if backend == "onnxruntime":
+        return OrtModel(path, threads, arena=arena)
+    if backend == "openvino":
+        return OvModel(path, threads, precision="f32", release_after_run=arena)
+    if backend == "openvino-bf16":
+        return OvModel(path, threads, precision="bf16", release_after_run=arena)
+    raise ValueError(f"unknown OCR backend {backend!r}: choose one of {', '.join(BACKENDS)}")

@@ -90,7 +90,7 @@ def engine() -> OcrEngine:
     global _engine
     if _engine is None:
         settings = get_settings()
-        _engine = OcrEngine(threads=1, default_model=settings.default_model)
+        _engine = OcrEngine(threads=1, default_model=settings.default_model, backend=settings.backend)
     return _engine
 
 
@@ -116,6 +116,7 @@ def start() -> None:
         threads=len(cpus),
         default_model=settings.default_model,
         config=PipelineConfig(max_pixels=settings.max_image_pixels),
+        backend=settings.backend,
     )
     _engine.warmup()
     _store = None  # never reuse a connection opened before the fork
@@ -124,8 +125,8 @@ def start() -> None:
     _producer = None
     _member = member_name(current_process().pid)
     placement = f"pinned to CPUs {list(cpus)}" if plan.pinned else "not pinned (CPU quota)"
-    log.info("child %d %s, %d threads, model %s loaded in %.2fs",
-             index, placement, len(cpus), _engine.default_model, time.perf_counter() - started)
+    log.info("child %d %s, %d threads, model %s on %s loaded in %.2fs",
+             index, placement, len(cpus), _engine.default_model, _engine.backend, time.perf_counter() - started)
     threading.Thread(target=_heartbeat_loop, name="ocr-heartbeat", daemon=True).start()
     delivery.start(liveness_store())  # completion callbacks (worker/delivery.py)
 
