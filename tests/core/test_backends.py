@@ -35,8 +35,10 @@ def test_openvino_reads_the_same_lines_as_onnxruntime(ort_engine, ov_engine, mod
     assert [line.text for line in ov_result.lines] == [line.text for line in ort_result.lines]
     for a, b in zip(ov_result.lines, ort_result.lines):
         assert np.abs(np.array(a.bounding_box) - np.array(b.bounding_box)).max() <= 2
-        # bf16 moved a line's confidence by 0.025 (0.9995 -> 0.9746), same text and boxes
-        assert abs(a.confidence - b.confidence) < (0.01 if ov_engine.backend == "openvino" else 0.05)
+        # OpenVINO's inputs are padded to shape buckets (session.py): a line read in a wider
+        # batch moved its confidence by 0.025 (0.9746 -> 0.9993) in f32 and bf16 alike (f32
+        # unpadded matches onnxruntime to 1e-4), same text and boxes.
+        assert abs(a.confidence - b.confidence) < 0.05
 
 
 # Largest difference from onnxruntime's outputs on random input (probabilities, 0..1):
