@@ -57,6 +57,10 @@ def font_program() -> bytes:
         usWinAscent=ASCENT, usWinDescent=-DESCENT, fsType=0,  # installable: may be embedded
     )
     builder.setupPost()
+    # No timestamps: the same program from every process, so the same job makes the same PDF
+    # whichever worker child writes it (fontTools stamps "now" by default).
+    builder.font["head"].created = builder.font["head"].modified = 0
+    builder.font.recalcTimestamp = False
     out = io.BytesIO()
     builder.save(out)
     return out.getvalue()

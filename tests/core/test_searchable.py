@@ -321,3 +321,16 @@ def test_high_depth_tiffs_embed_as_png_data(dtype):
         (image,) = pdf.pages[0].get_images().values()
         assert int(image.BitsPerComponent) == (16 if dtype == "uint16" else 8)
     check_extraction(out, [page])
+
+
+def test_the_font_program_carries_no_time(monkeypatch):
+    """The same job makes the same PDF whichever process writes it: fontTools stamps fonts with
+    the current time unless told not to."""
+    import time
+
+    from ocrcore.glyphless import font_program
+
+    first = font_program.__wrapped__()
+    now = time.time()
+    monkeypatch.setattr(time, "time", lambda: now + 86400 * 400)
+    assert font_program.__wrapped__() == first
