@@ -194,14 +194,16 @@ class OvModel:
 # default, and oneDNN keeps the same primitives in a process-wide cache of 1024. Each new
 # shape held ~5 MiB (det, cls and rec alike: 60 distinct rec widths +316 MiB, the same 20
 # widths cycled: flat after the first pass). Inputs are padded to buckets (above), and the
-# caches are bounded so that even unbounded shapes (a very long line) cannot grow RSS:
-# - entries per compiled model (OpenVINO's LRU). 500 held the bucketed working set of
-#   varied sroie-dev receipts (the same seconds per stage as 1500) with RSS +7% from run
-#   30 to run 150 instead of +19%.
+# caches are bounded, so RSS has a ceiling however many shapes arrive (a cap in entries,
+# not bytes: a bigger shape's entries may weigh more):
+# - entries per compiled model (OpenVINO's LRU). Over 300 varied receipts (bench.memory,
+#   4-per-doubling buckets): 200 plateaued at 813 MiB (+7.8% from run 30) but recognition
+#   took 3.5% longer; 500 at 875 MiB (+9.1%); the default 5000 was still at +24% after 250.
+#   With the final 8-per-doubling buckets, 500 gives 860 -> 963 MiB (+12%, flat from 250).
 OV_RUNTIME_CACHE_CAPACITY = 500
 # - oneDNN's cache, off: the executors above hold their primitives already (same RSS and
 #   stage seconds with it at 0 as at 1024 when OpenVINO's cache is large); with OpenVINO's
-#   cache bounded it would keep another ~30 shapes' primitives alive beside it.
+#   cache bounded it keeps more primitives alive beside it (892 MiB after 300, not 875).
 ONEDNN_PRIMITIVE_CACHE_CAPACITY = 0
 
 
@@ -226,10 +228,11 @@ def openvino_core():  # -> openvino.Core (imported here only: the gateway never 
 
 
 BACKENDS = ("onnxruntime", "openvino", "openvino-bf16")  # openvino is f32; -bf16 the precision hint
-# The default: on sroie-dev (v6 small, 2 threads) 1.8x onnxruntime's images per second with
-# det F1 and word F1 within 0.0002 of it, and 1.4x on A4 pages with CER at or below it
-# (README "Inference backends"). OpenVINO f32 alone was only 1.06-1.14x.
-DEFAULT_BACKEND = "openvino-bf16"
+# The default: onnxruntime, whose RSS is flat (398 -> 397 MiB over 300 varied runs).
+# openvino-bf16 is 1.36-1.44x its speed at the same accuracy (README "Inference backends"),
+# and with shape buckets and bounded caches its RSS now plateaus (860 MiB after 30 runs,
+# 963 after 300), but that is +12%, not the flat RSS the default has to keep.
+DEFAULT_BACKEND = "onnxruntime"
 Model = OrtModel | OvModel  # both: model(batch) -> first output
 
 
