@@ -71,7 +71,7 @@ class Settings(BaseSettings):
     cores_per_group: int | None = Field(None, ge=1)  # None: 2 (SMT siblings kept together)
     worker_children: int | None = Field(None, ge=1)  # None: one per core group
     default_model: str | None = None  # None: ocrcore.registry.DEFAULT_MODEL
-    # Each child's inference runtime; None: ocrcore.session.DEFAULT_BACKEND (openvino-bf16)
+    # Each child's inference runtime; None: ocrcore.session.DEFAULT_BACKEND (onnxruntime)
     backend: Literal["onnxruntime", "openvino", "openvino-bf16"] | None = None
     soft_time_limit: float = Field(120.0, gt=0)  # the task stops and the job fails with "time_limit"
     hard_time_limit: float = Field(150.0, gt=0)  # the child is killed; the job fails with "time_limit"

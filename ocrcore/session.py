@@ -77,15 +77,16 @@ def padded_rows(rows: int) -> int:
     return 1 << max(0, rows - 1).bit_length()
 
 
-# Recognition batch widths of a bucketed model: about four per doubling (32, 40, 48, 56,
-# 72, ... 1024, 1224, ...), each a whole number of output steps (8 columns). On 100
-# varied sroie-dev runs: 20 widths instead of 146, for 10.5% more columns than rounding
-# each batch to 8.
-REC_WIDTH_RATIO = 2 ** 0.25
-# Detection inputs of a bucketed model: both sides padded up to a multiple of this (30
-# shapes instead of 37 on 100 varied receipts, for 7.7% more pixels; sroie-dev's
-# 736-wide receipts become 768).
-DET_SIDE_MULTIPLE = 128
+# Recognition batch widths of a bucketed model: eight per doubling (32, 40, 48, 56, 64, 72,
+# 80, 88, 96, 104, 120, ...), each a whole number of output steps (8 columns). Padding
+# moves what the recogniser reads (its mixing blocks see the whole width): on sroie-dev with
+# onnxruntime, four per doubling with 128-px detection buckets cost word F1 0.0024 (0.8799
+# -> 0.8775); eight per doubling with 64-px ones 0.0002 (0.8797), det F1 0.9025 -> 0.9024.
+REC_WIDTH_RATIO = 2 ** 0.125
+# Detection inputs of a bucketed model: both sides padded up to a multiple of this (3.6%
+# more pixels on 100 varied receipts; sroie-dev's 736-wide receipts become 768). Those 100
+# runs still gave 44 shapes: the cache bound below, not the buckets, caps detection's memory.
+DET_SIDE_MULTIPLE = 64
 
 
 def bucket_width(width: int, minimum: int, step: int) -> int:
@@ -193,14 +194,16 @@ class OvModel:
 # default, and oneDNN keeps the same primitives in a process-wide cache of 1024. Each new
 # shape held ~5 MiB (det, cls and rec alike: 60 distinct rec widths +316 MiB, the same 20
 # widths cycled: flat after the first pass). Inputs are padded to buckets (above), and the
-# caches are bounded so that even unbounded shapes (a very long line) cannot grow RSS:
-# - entries per compiled model (OpenVINO's LRU). 500 held the bucketed working set of
-#   varied sroie-dev receipts (the same seconds per stage as 1500) with RSS +7% from run
-#   30 to run 150 instead of +19%.
+# caches are bounded, so RSS has a ceiling however many shapes arrive (a cap in entries,
+# not bytes: a bigger shape's entries may weigh more):
+# - entries per compiled model (OpenVINO's LRU). Over 300 varied receipts (bench.memory,
+#   4-per-doubling buckets): 200 plateaued at 813 MiB (+7.8% from run 30) but recognition
+#   took 3.5% longer; 500 at 875 MiB (+9.1%); the default 5000 was still at +24% after 250.
+#   With the final 8-per-doubling buckets, 500 gives 860 -> 963 MiB (+12%, flat from 250).
 OV_RUNTIME_CACHE_CAPACITY = 500
 # - oneDNN's cache, off: the executors above hold their primitives already (same RSS and
 #   stage seconds with it at 0 as at 1024 when OpenVINO's cache is large); with OpenVINO's
-#   cache bounded it would keep another ~30 shapes' primitives alive beside it.
+#   cache bounded it keeps more primitives alive beside it (892 MiB after 300, not 875).
 ONEDNN_PRIMITIVE_CACHE_CAPACITY = 0
 
 
@@ -225,10 +228,11 @@ def openvino_core():  # -> openvino.Core (imported here only: the gateway never 
 
 
 BACKENDS = ("onnxruntime", "openvino", "openvino-bf16")  # openvino is f32; -bf16 the precision hint
-# The default: on sroie-dev (v6 small, 2 threads) 1.8x onnxruntime's images per second with
-# det F1 and word F1 within 0.0002 of it, and 1.4x on A4 pages with CER at or below it
-# (README "Inference backends"). OpenVINO f32 alone was only 1.06-1.14x.
-DEFAULT_BACKEND = "openvino-bf16"
+# The default: onnxruntime, whose RSS is flat (398 -> 397 MiB over 300 varied runs).
+# openvino-bf16 is 1.36-1.44x its speed at the same accuracy (README "Inference backends"),
+# and with shape buckets and bounded caches its RSS now plateaus (860 MiB after 30 runs,
+# 963 after 300), but that is +12%, not the flat RSS the default has to keep.
+DEFAULT_BACKEND = "onnxruntime"
 Model = OrtModel | OvModel  # both: model(batch) -> first output
 
 
