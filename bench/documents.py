@@ -13,7 +13,10 @@ reading order / its length; whitespace ignored for Chinese, runs of whitespace c
 as one space for English) and, for English, bag-of-words F1 (case-insensitive).
 
     python -m bench.documents [--models ppocrv6-small ppocrv5-mobile] [--pages 4] [--out DIR]
-                              [--backends onnxruntime openvino] [--rounds N]
+                              [--backends onnxruntime openvino-bf16] [--rounds N]
+
+Ours runs on the default backend ("auto", labelled as what it resolves to here) unless
+--backends names others.
 
 Also seconds per page, end to end and per stage (det includes post-processing and crops),
 each engine fed every page in turn (who goes first rotates), after one warm-up page.

@@ -68,8 +68,12 @@ FACTORIES = {"ours": _make_ours, "rapidocr": _make_peer}
 
 
 def ours_kinds(backends: list[str]) -> list[str]:
-    """Engine labels for our pipeline on each backend: "ours" is onnxruntime, "ours-openvino" ..."""
-    return ["ours" if b == "onnxruntime" else f"ours-{b}" for b in backends]
+    """Engine labels for our pipeline on each backend: "ours" is onnxruntime, "ours-openvino" ...
+    ("auto", the default, is labelled as what it resolves to on this machine)."""
+    from ocrcore.session import resolve_backend
+
+    resolved = dict.fromkeys(resolve_backend(b) for b in backends)
+    return ["ours" if b == "onnxruntime" else f"ours-{b}" for b in resolved]
 
 
 def make_engine(kind: str, model: str, threads: int, overrides: dict | None = None) -> EngineProcess:

@@ -4,9 +4,10 @@ Both engines run in child processes of this one run, fed the same images in
 alternation (so machine noise hits both alike), with the same thread count.
 
     python -m bench.sroie [--models ppocrv6-small ppocrv5-mobile] [--threads 2] [--limit N]
-                          [--backends onnxruntime openvino]
+                          [--backends onnxruntime openvino-bf16]
 
-With several backends, ours runs once per backend ("ours" is onnxruntime, "ours-openvino"
+Ours runs on the default backend ("auto": openvino-bf16 on CPUs with native bf16, else
+onnxruntime), or once per backend named ("ours" is onnxruntime, "ours-openvino-bf16"
 OpenVINO), all in the same alternation; per-stage seconds (det includes post-processing
 and crops) are printed per engine.
 """

@@ -71,8 +71,9 @@ class Settings(BaseSettings):
     cores_per_group: int | None = Field(None, ge=1)  # None: 2 (SMT siblings kept together)
     worker_children: int | None = Field(None, ge=1)  # None: one per core group
     default_model: str | None = None  # None: ocrcore.registry.DEFAULT_MODEL
-    # Each child's inference runtime; None: ocrcore.session.DEFAULT_BACKEND (onnxruntime)
-    backend: Literal["onnxruntime", "openvino", "openvino-bf16"] | None = None
+    # Each child's inference runtime; None: ocrcore.session.DEFAULT_BACKEND ("auto": openvino-bf16
+    # on CPUs with native bf16, onnxruntime elsewhere)
+    backend: Literal["auto", "onnxruntime", "openvino", "openvino-bf16"] | None = None
     soft_time_limit: float = Field(120.0, gt=0)  # the task stops and the job fails with "time_limit"
     hard_time_limit: float = Field(150.0, gt=0)  # the child is killed; the job fails with "time_limit"
     visibility_timeout: int | None = None  # None: the longest job's hard limit + 60; then a lost message is redelivered

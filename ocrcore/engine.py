@@ -15,7 +15,7 @@ from .crop import crop_quad, reading_order, span_quad
 from .decode import DEFAULT_MAX_PIXELS, decode_image
 from .det import DetConfig, detect
 from .rec import RecConfig, Recognition, load_charset, recognize
-from .session import BACKENDS, DEFAULT_BACKEND, Model, load_model, release_free_heap
+from .session import DEFAULT_BACKEND, Model, load_model, release_free_heap, resolve_backend
 from .types import OcrOptions, OcrResult, TextLine, Word
 
 
@@ -52,12 +52,9 @@ class OcrEngine:
         models_dir: Path | None = None,
         default_model: str | None = None,
         config: PipelineConfig | None = None,
-        backend: str | None = None,  # None: session.DEFAULT_BACKEND
+        backend: str | None = None,  # None: session.DEFAULT_BACKEND ("auto")
     ):
-        backend = backend or DEFAULT_BACKEND
-        if backend not in BACKENDS:
-            raise ValueError(f"unknown OCR backend {backend!r}: choose one of {', '.join(BACKENDS)}")
-        self.backend = backend
+        self.backend = resolve_backend(backend or DEFAULT_BACKEND)  # what runs: never "auto"
         self.threads = threads
         self.models_dir = Path(models_dir) if models_dir else registry.models_dir()
         self.default_model = registry.get_model_set(default_model).name
@@ -143,7 +140,8 @@ class OcrEngine:
             # Detection gets an arena, shrunk after each run: without one, every tensor of a
             # full page (1248x1760) was page-faulted in fresh, 240k faults (~1 GB zeroed) per
             # page, and detection ran 1.2-1.4x slower than RapidOCR's on the same model.
-            det=load_model(self.backend, path(model_set.det), self.threads, arena=True),
+            # Detection keeps no per-shape kernels on OpenVINO (session.OV_RUNTIME_CACHE_CAPACITY).
+            det=load_model(self.backend, path(model_set.det), self.threads, arena=True, shape_cache=False),
             cls=shared_cls or load_model(self.backend, path(model_set.cls), self.threads),
             rec=load_model(self.backend, path(model_set.rec), self.threads),
             charset=load_charset(path(model_set.dictionary)),

@@ -156,7 +156,8 @@ class OvModel:
     # shape, det, cls and rec alike): inputs are padded to a bounded set of shapes.
     shape_buckets = True
 
-    def __init__(self, path: Path, threads: int, precision: str = "f32", release_after_run: bool = False):
+    def __init__(self, path: Path, threads: int, precision: str = "f32", release_after_run: bool = False,
+                 cache_entries: int = 0):
         tame_heap_growth()
         core = openvino_core()
         if precision == "bf16" and "BF16" not in core.get_property("CPU", "OPTIMIZATION_CAPABILITIES"):
@@ -167,7 +168,7 @@ class OvModel:
             "PERFORMANCE_HINT": "LATENCY",
             "INFERENCE_PRECISION_HINT": precision,
             "ENABLE_CPU_PINNING": False,  # the worker child pins itself to its group
-            "CPU_RUNTIME_CACHE_CAPACITY": OV_RUNTIME_CACHE_CAPACITY,
+            "CPU_RUNTIME_CACHE_CAPACITY": cache_entries,  # executors kept for shapes seen (below)
         }
         self.path = path
         self.compiled = core.compile_model(core.read_model(str(path)), "CPU", config)
@@ -195,12 +196,18 @@ class OvModel:
 # shape held ~5 MiB (det, cls and rec alike: 60 distinct rec widths +316 MiB, the same 20
 # widths cycled: flat after the first pass). Inputs are padded to buckets (above), and the
 # caches are bounded, so RSS has a ceiling however many shapes arrive (a cap in entries,
-# not bytes: a bigger shape's entries may weigh more):
-# - entries per compiled model (OpenVINO's LRU). Over 300 varied receipts (bench.memory,
-#   4-per-doubling buckets): 200 plateaued at 813 MiB (+7.8% from run 30) but recognition
-#   took 3.5% longer; 500 at 875 MiB (+9.1%); the default 5000 was still at +24% after 250.
-#   With the final 8-per-doubling buckets, 500 gives 860 -> 963 MiB (+12%, flat from 250).
-OV_RUNTIME_CACHE_CAPACITY = 500
+# not bytes: a bigger shape's entries may weigh more). Over 300 varied receipts
+# (bench.memory's images, v6 small bf16, RSS run 30 -> 300, seconds per run):
+# - 500 entries for every model: 832 -> 916 MiB after 200 runs (+10%), still climbing, 0.79 s;
+# - detection 0, others 500: 782 -> 832 MiB after 200 (+6.4%), 0.78 s (detection +14%);
+# - detection 0, others 100: 678 -> 694 MiB (+2.4%, flat from run 30), 0.85 s: detection
+#   +14%, recognition +4% against 500.
+# Detection keeps no cache: a new page size rebuilds its kernels once (a receipt run is
+# ~0.25 s, the rebuild ~0.03 s), and a request keeps the executors of the shape it ran
+# last, so a PDF's equal pages after the first cost nothing extra (0.048 s a call for one
+# shape repeated with no cache, 0.13 s cycling six). Recognition, whose batch widths
+# change within every image, keeps 100.
+OV_RUNTIME_CACHE_CAPACITY = 100
 # - oneDNN's cache, off: the executors above hold their primitives already (same RSS and
 #   stage seconds with it at 0 as at 1024 when OpenVINO's cache is large); with OpenVINO's
 #   cache bounded it keeps more primitives alive beside it (892 MiB after 300, not 875).
@@ -227,21 +234,46 @@ def openvino_core():  # -> openvino.Core (imported here only: the gateway never 
     return ov.Core()
 
 
-BACKENDS = ("onnxruntime", "openvino", "openvino-bf16")  # openvino is f32; -bf16 the precision hint
-# The default: onnxruntime, whose RSS is flat (398 -> 397 MiB over 300 varied runs).
-# openvino-bf16 is 1.36-1.44x its speed at the same accuracy (README "Inference backends"),
-# and with shape buckets and bounded caches its RSS now plateaus (860 MiB after 30 runs,
-# 963 after 300), but that is +12%, not the flat RSS the default has to keep.
-DEFAULT_BACKEND = "onnxruntime"
+BACKENDS = ("auto", "onnxruntime", "openvino", "openvino-bf16")  # openvino is f32; -bf16 the precision hint
+# The default: openvino-bf16 where it pays, onnxruntime elsewhere (resolve_backend). With
+# native bf16, OpenVINO is 1.4x onnxruntime's speed at the same det and word F1 (README
+# "Inference backends"); in f32 it gains only 1.06-1.14x end to end, under the 1.15x that
+# would be worth its memory (~0.69 GiB a child, flat, against onnxruntime's 0.40).
+DEFAULT_BACKEND = "auto"
+
+
+def native_bf16() -> bool:
+    """Whether OpenVINO is installed and this CPU computes bf16 itself (avx512_bf16, AMX)."""
+    try:
+        core = openvino_core()
+    except ImportError:
+        return False
+    return "BF16" in core.get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+
+
+def resolve_backend(name: str) -> str:
+    """The backend that runs for a configured name: `auto` becomes openvino-bf16 or onnxruntime."""
+    if name not in BACKENDS:
+        raise ValueError(f"unknown OCR backend {name!r}: choose one of {', '.join(BACKENDS)}")
+    if name == "auto":
+        return "openvino-bf16" if native_bf16() else "onnxruntime"
+    return name
+
+
 Model = OrtModel | OvModel  # both: model(batch) -> first output
 
 
-def load_model(backend: str, path: Path, threads: int, arena: bool = False) -> Model:
-    """A model on the named backend (see BACKENDS); `arena`: memory handed back after each run."""
+def load_model(backend: str, path: Path, threads: int, arena: bool = False, shape_cache: bool = True) -> Model:
+    """A model on the named backend (see BACKENDS; `auto` resolved first).
+
+    `arena`: memory handed back after each run; `shape_cache`: OpenVINO keeps the kernels of
+    the shapes it has run (OV_RUNTIME_CACHE_CAPACITY), not only of the last one.
+    """
+    entries = OV_RUNTIME_CACHE_CAPACITY if shape_cache else 0
     if backend == "onnxruntime":
         return OrtModel(path, threads, arena=arena)
     if backend == "openvino":
-        return OvModel(path, threads, precision="f32", release_after_run=arena)
+        return OvModel(path, threads, precision="f32", release_after_run=arena, cache_entries=entries)
     if backend == "openvino-bf16":
-        return OvModel(path, threads, precision="bf16", release_after_run=arena)
+        return OvModel(path, threads, precision="bf16", release_after_run=arena, cache_entries=entries)
     raise ValueError(f"unknown OCR backend {backend!r}: choose one of {', '.join(BACKENDS)}")

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from ocrcore import OcrEngine, OcrOptions
-from ocrcore.session import OrtModel, OvModel, load_model
+from ocrcore.session import OrtModel, OvModel, load_model, native_bf16, resolve_backend
 from tests.core.signal_probe import ROUNDS
 from tests.core.textimages import encode, text_image
 
@@ -100,3 +100,11 @@ def test_time_limit_signals_during_inference_are_taken_not_fatal(backend):
     assert counts["stack_usable_after_release"] and counts["limit_after_release"]
     assert counts["page_limit_hits"] == ROUNDS and counts["soft_limit_hits"] == ROUNDS
     assert counts["lines"] == counts["lines_after"] == 12
+
+
+def test_auto_is_openvino_bf16_only_where_the_cpu_computes_bf16():
+    expected = "openvino-bf16" if native_bf16() else "onnxruntime"
+    assert resolve_backend("auto") == expected
+    assert OcrEngine(threads=1).backend == expected  # the default, named as what runs
+    assert resolve_backend("onnxruntime") == "onnxruntime"
+
