@@ -153,8 +153,8 @@ class OvModel:
     """
 
     # OpenVINO keeps compiled kernels for every input shape it has run (measured ~5 MiB a
-    # shape, det, cls and rec alike): inputs are padded to a bounded set of shapes.
-    shape_buckets = True
+    # shape, det, cls and rec alike): inputs of a model that caches them are padded to a
+    # bounded set of shapes (shape_buckets, set per model below).
 
     def __init__(self, path: Path, threads: int, precision: str = "f32", release_after_run: bool = False,
                  cache_entries: int = 0):
@@ -175,6 +175,7 @@ class OvModel:
         self.request = self.compiled.create_infer_request()
         self.precision = self.compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()  # what runs: f32, bf16
         self.release_after_run = release_after_run
+        self.shape_buckets = cache_entries > 0  # with no cache, padding would only cost time
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         self.request.infer([batch])
@@ -196,18 +197,16 @@ class OvModel:
 # shape held ~5 MiB (det, cls and rec alike: 60 distinct rec widths +316 MiB, the same 20
 # widths cycled: flat after the first pass). Inputs are padded to buckets (above), and the
 # caches are bounded, so RSS has a ceiling however many shapes arrive (a cap in entries,
-# not bytes: a bigger shape's entries may weigh more). Over 300 varied receipts
-# (bench.memory's images, v6 small bf16, RSS run 30 -> 300, seconds per run):
-# - 500 entries for every model: 832 -> 916 MiB after 200 runs (+10%), still climbing, 0.79 s;
-# - detection 0, others 500: 782 -> 832 MiB after 200 (+6.4%), 0.78 s (detection +14%);
-# - detection 0, others 100: 678 -> 694 MiB (+2.4%, flat from run 30), 0.85 s: detection
-#   +14%, recognition +4% against 500.
-# Detection keeps no cache: a new page size rebuilds its kernels once (a receipt run is
-# ~0.25 s, the rebuild ~0.03 s), and a request keeps the executors of the shape it ran
-# last, so a PDF's equal pages after the first cost nothing extra (0.048 s a call for one
-# shape repeated with no cache, 0.13 s cycling six). Recognition, whose batch widths
-# change within every image, keeps 100.
-OV_RUNTIME_CACHE_CAPACITY = 100
+# not bytes: a bigger shape's entries may weigh more).
+# - Recognition (and the classifier) keep 500 entries: the widths of one image's batches
+#   change from batch to batch, and at 100 entries a stream of receipts rebuilt them all the
+#   time (rec 0.57-0.60 s a receipt against 0.49 s at 500; onnxruntime 0.63 s).
+# - Detection keeps none: each receipt is a new page size anyway (the same 0.25 s a receipt
+#   with 0 or 100 entries), and a request keeps the executors of the shape it ran last, so
+#   a PDF's equal pages after the first cost no rebuild. Over 300 varied receipts
+#   (bench.memory) that took the climb from run 30 from 832 -> 916 MiB after 200 runs
+#   (+10%, still climbing) with 500 entries for every model to 782 -> 832 (+6.4%).
+OV_RUNTIME_CACHE_CAPACITY = 500
 # - oneDNN's cache, off: the executors above hold their primitives already (same RSS and
 #   stage seconds with it at 0 as at 1024 when OpenVINO's cache is large); with OpenVINO's
 #   cache bounded it keeps more primitives alive beside it (892 MiB after 300, not 875).
@@ -263,11 +262,13 @@ def resolve_backend(name: str) -> str:
 Model = OrtModel | OvModel  # both: model(batch) -> first output
 
 
-def load_model(backend: str, path: Path, threads: int, arena: bool = False, shape_cache: bool = True) -> Model:
+def load_model(backend: str, path: Path, threads: int, arena: bool = False, shape_cache: bool = True,
+               precise: bool = False) -> Model:
     """A model on the named backend (see BACKENDS; `auto` resolved first).
 
     `arena`: memory handed back after each run; `shape_cache`: OpenVINO keeps the kernels of
-    the shapes it has run (OV_RUNTIME_CACHE_CAPACITY), not only of the last one.
+    the shapes it has run (OV_RUNTIME_CACHE_CAPACITY), not only of the last one; `precise`:
+    f32 even on openvino-bf16.
     """
     entries = OV_RUNTIME_CACHE_CAPACITY if shape_cache else 0
     if backend == "onnxruntime":
@@ -275,5 +276,6 @@ def load_model(backend: str, path: Path, threads: int, arena: bool = False, shap
     if backend == "openvino":
         return OvModel(path, threads, precision="f32", release_after_run=arena, cache_entries=entries)
     if backend == "openvino-bf16":
-        return OvModel(path, threads, precision="bf16", release_after_run=arena, cache_entries=entries)
+        precision = "f32" if precise else "bf16"
+        return OvModel(path, threads, precision=precision, release_after_run=arena, cache_entries=entries)
     raise ValueError(f"unknown OCR backend {backend!r}: choose one of {', '.join(BACKENDS)}")
