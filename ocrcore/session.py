@@ -169,6 +169,9 @@ class OvModel:
             "INFERENCE_PRECISION_HINT": precision,
             "ENABLE_CPU_PINNING": False,  # the worker child pins itself to its group
             "CPU_RUNTIME_CACHE_CAPACITY": cache_entries,  # executors kept for shapes seen (below)
+            # Denormals flushed to zero, as onnxruntime's session.set_denormal_as_zero: 30 receipts
+            # on openvino-bf16 0.786 s against 0.816 s each (rec 0.462 against 0.486), same reading.
+            "CPU_DENORMALS_OPTIMIZATION": True,
         }
         self.path = path
         self.compiled = core.compile_model(core.read_model(str(path)), "CPU", config)
