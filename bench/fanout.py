@@ -17,7 +17,10 @@ sroie-dev receipts (200 dpi, cycled), and prints:
 3. two --pages documents submitted together: when each read its first page, how far each
    had got when the first finished, and when each finished.
 
-    .venv/bin/python -m bench.fanout [--pages 20] [--big 200] [--repeat 2] [--calls 10]
+    .venv/bin/python -m bench.fanout [--pages 20] [--big 200] [--repeat 2] [--calls 10] [--cores-per-group 1]
+
+--cores-per-group 2 runs the same steps on one child of 2 threads (OPERATIONS.md, "Sizing
+workers"): there the split has no second child to give pages to.
 
 The machine is shared and timings are noisy: the runs are repeated and medians printed.
 """
@@ -38,12 +41,11 @@ import requests
 from PIL import Image
 
 from ops.run_local import LocalStack
+from worker.cores import plan_core_groups
 
 REPO = Path(__file__).resolve().parents[1]
 RECEIPTS = REPO.parent / "shared" / "datasets" / "sroie-dev" / "img"
 STACK_ENV = {
-    "OCR_WORKER_CHILDREN": "2",
-    "OCR_CORES_PER_GROUP": "1",
     "OCR_WEB_WORKERS": "1",
     "OCR_HEARTBEAT_INTERVAL": "0.5",
     "OCR_MAX_UPLOAD_BYTES": str(96 * 1024 * 1024),  # 200 receipt pages are ~30 MB, past the 20 MB default
@@ -105,8 +107,10 @@ def timeless(value: Any) -> Any:
 class Service:
     """The stack, with a worker that can be restarted with fan-out on or off."""
 
-    def __init__(self, log_dir: Path):
-        self.stack = LocalStack(env=STACK_ENV, log_dir=log_dir)
+    def __init__(self, log_dir: Path, cores_per_group: int):
+        self.children = len(plan_core_groups(cores_per_group).groups)
+        env = {**STACK_ENV, "OCR_CORES_PER_GROUP": str(cores_per_group), "OCR_WORKER_CHILDREN": str(self.children)}
+        self.stack = LocalStack(env=env, log_dir=log_dir)
         self.stack.start_redis()
         self.base_url = self.stack.start_gateway()
         self.session = requests.Session()
@@ -118,7 +122,7 @@ class Service:
         deadline = time.monotonic() + 300
         while True:  # both children warm and beating
             try:
-                if self.session.get(f"{self.base_url}/readyz", timeout=5).json().get("workers", 0) >= 2:
+                if self.session.get(f"{self.base_url}/readyz", timeout=5).json().get("workers", 0) >= self.children:
                     return
             except (requests.RequestException, ValueError):
                 pass
@@ -172,14 +176,16 @@ def main() -> None:
     parser.add_argument("--big", type=int, default=200, help="pages of the document the sync calls run beside")
     parser.add_argument("--repeat", type=int, default=2, help="runs of the timed document in each mode")
     parser.add_argument("--calls", type=int, default=10, help="sync calls in each fairness sample")
+    parser.add_argument("--cores-per-group", type=int, default=1, help="OCR_CORES_PER_GROUP of the stack")
     args = parser.parse_args()
 
     document, big = scanned_pdf(args.pages), scanned_pdf(args.big)
     receipt = sorted(RECEIPTS.glob("*.jpg"))[0].read_bytes()
     with tempfile.TemporaryDirectory(prefix="bench-fanout-") as tmp:
-        service = Service(Path(tmp))
+        service = Service(Path(tmp), args.cores_per_group)
         try:
-            print(f"stack: 2 worker children x 1 core (OCR_CORES_PER_GROUP=1); {args.pages}-page document "
+            print(f"stack: {service.children} worker child(ren) x {args.cores_per_group} core(s) "
+                  f"(OCR_CORES_PER_GROUP={args.cores_per_group}); {args.pages}-page document "
                   f"({len(document) / 1e6:.1f} MB), {args.big}-page document ({len(big) / 1e6:.1f} MB), "
                   "sroie-dev receipts at 200 dpi\n")
 

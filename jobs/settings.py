@@ -68,7 +68,7 @@ class Settings(BaseSettings):
     callback_allow_private: bool = False
 
     # Workers: one prefork child per core group, pinned to it, with that many ORT threads.
-    cores_per_group: int | None = Field(None, ge=1)  # None: 2 (SMT siblings kept together)
+    cores_per_group: int | None = Field(None, ge=1)  # None: one physical core (its SMT siblings), worker/cores.py
     worker_children: int | None = Field(None, ge=1)  # None: one per core group
     default_model: str | None = None  # None: ocrcore.registry.DEFAULT_MODEL
     # Each child's inference runtime; None: ocrcore.session.DEFAULT_BACKEND ("auto": openvino-bf16

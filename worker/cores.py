@@ -15,7 +15,12 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-DEFAULT_GROUP_SIZE = 2
+# With no OCR_CORES_PER_GROUP, a group is one physical core: its SMT siblings (2 CPUs on
+# most x86 servers), or 1 CPU where there are none. Measured on a 2-CPU VM without SMT
+# (bench.service_throughput, 30 receipts, 4 clients, openvino-bf16): 2 children x 1 thread
+# read 1.62 receipts/s, 1 child x 2 threads 1.29 (two threads do not double one child's
+# speed: one receipt alone 0.76 s against 1.14 s); docs/OPERATIONS.md has the figures.
+# Without a pinned set (a CPU quota), children get 1 thread each.
 SYS_CPU = Path("/sys/devices/system/cpu")
 SYS_NODE = Path("/sys/devices/system/node")
 CGROUP_ROOT = Path("/sys/fs/cgroup")
@@ -120,8 +125,8 @@ def plan_core_groups(
     """
     usable = sorted(usable if usable is not None else os.sched_getaffinity(0))
     quota = quota if quota is not None else cgroup_cpu_quota()
-    size = group_size or DEFAULT_GROUP_SIZE
     pinned = not (quota and quota < len(usable))
+    size = group_size or (_core_size(usable, siblings) if pinned else 1)
     if pinned:
         groups = _topology_groups(usable, size, nodes if nodes is not None else numa_nodes(), siblings)
     else:
@@ -133,6 +138,13 @@ def plan_core_groups(
     if children:
         groups = [groups[i % len(groups)] for i in range(children)]
     return CorePlan(groups=tuple(groups), usable_cpus=tuple(usable), quota_cpus=quota, pinned=pinned)
+
+
+def _core_size(usable: list[int], siblings: dict[int, list[int]] | None) -> int:
+    """CPUs of the largest physical core among the usable ones (its SMT siblings in the set)."""
+    usable_set = set(usable)
+    families = ((siblings.get(c, [c]) if siblings is not None else smt_siblings(c)) for c in usable)
+    return max((len(usable_set.intersection(family) | {cpu}) for cpu, family in zip(usable, families)), default=1)
 
 
 def _topology_groups(

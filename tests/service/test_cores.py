@@ -112,3 +112,19 @@ def test_cgroup_v2_quota_file(tmp_path):
     assert cgroup_cpu_quota(tmp_path) == 1.5
     (tmp_path / "cpu.max").write_text("max 100000\n")
     assert cgroup_cpu_quota(tmp_path) is None
+
+
+def test_default_group_is_one_physical_core():
+    nodes = [[0, 1, 2, 3, 8, 9, 10, 11], [4, 5, 6, 7, 12, 13, 14, 15]]
+    smt = {c: [c % 8, c % 8 + 8] for c in range(16)}
+    plan = plan_core_groups(usable=list(range(16)), quota=None, nodes=nodes, siblings=smt)
+    assert plan.groups == ((0, 8), (1, 9), (2, 10), (3, 11), (4, 12), (5, 13), (6, 14), (7, 15))
+    # No SMT: a child per CPU (more receipts per second than fewer, wider children).
+    plan = plan_core_groups(usable=list(range(4)), quota=None, nodes=[[0, 1, 2, 3]], siblings={})
+    assert plan.groups == ((0,), (1,), (2,), (3,))
+    # A sibling outside the set does not widen the group.
+    plan = plan_core_groups(usable=[0, 1, 2, 3], quota=None, nodes=[], siblings=smt)
+    assert plan.groups == ((0,), (1,), (2,), (3,))
+    # Under a CPU quota: as many 1-thread children as the quota pays for.
+    plan = plan_core_groups(usable=list(range(8)), quota=3.0, nodes=[list(range(8))], siblings=smt)
+    assert [len(g) for g in plan.groups] == [1, 1, 1] and not plan.pinned
