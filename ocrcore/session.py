@@ -146,18 +146,15 @@ class OvModel:
     shape costs a shape inference, not a compile. The precision is asked for explicitly:
     on CPUs with avx512_bf16 OpenVINO otherwise picks bf16 by itself, which moves outputs
     by up to 0.08; "bf16" is only a hint, so a CPU without bf16 runs f32.
-    Memory for a shape is kept by the infer request and reused by the next call. With
-    `release_after_run` (detection, like onnxruntime's shrunk arena) it is handed back after
-    every run instead (CompiledModel.release_memory): bench peaks fell from 1.71 to 1.56 GiB on
-    sroie-dev and from 1.28 to 1.09 GiB on A4 pages, for 2-10% more detection time.
+    Memory for a shape is kept by the infer request and reused by the next call, like an
+    arena, and never handed back (see release()).
     """
 
     # OpenVINO keeps compiled kernels for every input shape it has run (measured ~5 MiB a
     # shape, det, cls and rec alike): inputs of a model that caches them are padded to a
     # bounded set of shapes (shape_buckets, set per model below).
 
-    def __init__(self, path: Path, threads: int, precision: str = "f32", release_after_run: bool = False,
-                 cache_entries: int = 0):
+    def __init__(self, path: Path, threads: int, precision: str = "f32", cache_entries: int = 0):
         tame_heap_growth()
         core = openvino_core()
         if precision == "bf16" and "BF16" not in core.get_property("CPU", "OPTIMIZATION_CAPABILITIES"):
@@ -177,20 +174,23 @@ class OvModel:
         self.compiled = core.compile_model(core.read_model(str(path)), "CPU", config)
         self.request = self.compiled.create_infer_request()
         self.precision = self.compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()  # what runs: f32, bf16
-        self.release_after_run = release_after_run
         self.shape_buckets = cache_entries > 0  # with no cache, padding would only cost time
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         self.request.infer([batch])
         # A copy: the output tensor's memory belongs to the request and the next call.
-        output = np.array(self.request.get_output_tensor(0).data, copy=True)
-        if self.release_after_run:
-            self.release()
-        return output
+        return np.array(self.request.get_output_tensor(0).data, copy=True)
 
     def release(self) -> None:
-        """Hand the request's intermediate tensors back (kept kernels stay)."""
-        self.compiled.release_memory()
+        """Nothing: the request keeps its intermediate tensors for the next call.
+
+        Handing them back after each run or image (CompiledModel.release_memory) returned
+        them to the heap, and the engine's heap trim then to the OS, so every run faulted
+        them in again. Kept, on sroie-dev (v6 small bf16, same runs as onnxruntime): 1.653x
+        RapidOCR against 1.52-1.58x, detection 0.25 s a receipt against 0.28; the RSS
+        ceiling rises from 0.83 to 1.27 GiB (bench.memory: 1191 -> 1272 MiB over 300 varied
+        runs, +6.7%, flat from run 200).
+        """
 
 
 # Why a child's RSS grew with the shapes it had seen (1.30 GB after 30 varied receipts,
@@ -265,20 +265,18 @@ def resolve_backend(name: str) -> str:
 Model = OrtModel | OvModel  # both: model(batch) -> first output
 
 
-def load_model(backend: str, path: Path, threads: int, arena: bool = False, shape_cache: bool = True,
-               precise: bool = False) -> Model:
+def load_model(backend: str, path: Path, threads: int, arena: bool = False, shape_cache: bool = True) -> Model:
     """A model on the named backend (see BACKENDS; `auto` resolved first).
 
-    `arena`: memory handed back after each run; `shape_cache`: OpenVINO keeps the kernels of
-    the shapes it has run (OV_RUNTIME_CACHE_CAPACITY), not only of the last one; `precise`:
-    f32 even on openvino-bf16.
+    `arena`: onnxruntime gives the model an arena, handed back after each run (OpenVINO's
+    request always keeps its memory); `shape_cache`: OpenVINO keeps the kernels of the shapes
+    it has run (OV_RUNTIME_CACHE_CAPACITY), not only of the last one.
     """
     entries = OV_RUNTIME_CACHE_CAPACITY if shape_cache else 0
     if backend == "onnxruntime":
         return OrtModel(path, threads, arena=arena)
     if backend == "openvino":
-        return OvModel(path, threads, precision="f32", release_after_run=arena, cache_entries=entries)
+        return OvModel(path, threads, precision="f32", cache_entries=entries)
     if backend == "openvino-bf16":
-        precision = "f32" if precise else "bf16"
-        return OvModel(path, threads, precision=precision, release_after_run=arena, cache_entries=entries)
+        return OvModel(path, threads, precision="bf16", cache_entries=entries)
     raise ValueError(f"unknown OCR backend {backend!r}: choose one of {', '.join(BACKENDS)}")
