@@ -67,7 +67,7 @@ class Settings(BaseSettings):
     # (cloud metadata addresses stay refused). Off: only public (global) addresses are called.
     callback_allow_private: bool = False
 
-    # Workers: one prefork child per core group, pinned to it, with that many ORT threads.
+    # Workers: one prefork child per core group, pinned to it, with that many inference threads.
     cores_per_group: int | None = Field(None, ge=1)  # None: one physical core (its SMT siblings), worker/cores.py
     worker_children: int | None = Field(None, ge=1)  # None: one per core group
     default_model: str | None = None  # None: ocrcore.registry.DEFAULT_MODEL

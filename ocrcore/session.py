@@ -240,7 +240,7 @@ BACKENDS = ("auto", "onnxruntime", "openvino", "openvino-bf16")  # openvino is f
 # The default: openvino-bf16 where it pays, onnxruntime elsewhere (resolve_backend). With
 # native bf16, OpenVINO is 1.4x onnxruntime's speed at the same det and word F1 (README
 # "Inference backends"); in f32 it gains only 1.06-1.14x end to end, under the 1.15x that
-# would be worth its memory (~0.69 GiB a child, flat, against onnxruntime's 0.40).
+# would be worth its memory (a ceiling of ~1.27 GiB a child against onnxruntime's flat 0.38).
 DEFAULT_BACKEND = "auto"
 
 
@@ -266,7 +266,7 @@ Model = OrtModel | OvModel  # both: model(batch) -> first output
 
 
 def load_model(backend: str, path: Path, threads: int, arena: bool = False, shape_cache: bool = True) -> Model:
-    """A model on the named backend (see BACKENDS; `auto` resolved first).
+    """A model on a resolved backend (resolve_backend: never `auto` here).
 
     `arena`: onnxruntime gives the model an arena, handed back after each run (OpenVINO's
     request always keeps its memory); `shape_cache`: OpenVINO keeps the kernels of the shapes
