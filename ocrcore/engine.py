@@ -111,8 +111,6 @@ class OcrEngine:
             if rec.text.strip() and rec.confidence >= self.config.min_confidence
         ]
         height, width = bgr.shape[:2]
-        models.cls.release()  # onnxruntime: detection's arena already went after its run
-        models.rec.release()
         release_free_heap()
         return OcrResult(
             lines=lines,

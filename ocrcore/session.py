@@ -134,9 +134,6 @@ class OrtModel:
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         return self.session.run(None, {self.input_name: batch}, self.run_options)[0]
 
-    def release(self) -> None:
-        """Nothing to do: detection's arena shrinks after each run, the others have none."""
-
 
 class OvModel:
     """One ONNX model compiled by OpenVINO for the CPU, with OrtModel's call signature.
@@ -147,7 +144,12 @@ class OvModel:
     on CPUs with avx512_bf16 OpenVINO otherwise picks bf16 by itself, which moves outputs
     by up to 0.08; "bf16" is only a hint, so a CPU without bf16 runs f32.
     Memory for a shape is kept by the infer request and reused by the next call, like an
-    arena, and never handed back (see release()).
+    arena, and never handed back: handing it back after each run or image
+    (CompiledModel.release_memory) returned it to the heap, and the engine's heap trim then
+    to the OS, so every run faulted it in again. Kept, on sroie-dev (v6 small bf16, same
+    runs as onnxruntime): 1.653x RapidOCR against 1.52-1.58x, detection 0.25 s a receipt
+    against 0.28; the RSS ceiling rises from 0.83 to 1.27 GiB (bench.memory: 1191 -> 1272
+    MiB over 300 varied runs, +6.7%, flat from run 200).
     """
 
     # OpenVINO keeps compiled kernels for every input shape it has run (measured ~5 MiB a
@@ -180,17 +182,6 @@ class OvModel:
         self.request.infer([batch])
         # A copy: the output tensor's memory belongs to the request and the next call.
         return np.array(self.request.get_output_tensor(0).data, copy=True)
-
-    def release(self) -> None:
-        """Nothing: the request keeps its intermediate tensors for the next call.
-
-        Handing them back after each run or image (CompiledModel.release_memory) returned
-        them to the heap, and the engine's heap trim then to the OS, so every run faulted
-        them in again. Kept, on sroie-dev (v6 small bf16, same runs as onnxruntime): 1.653x
-        RapidOCR against 1.52-1.58x, detection 0.25 s a receipt against 0.28; the RSS
-        ceiling rises from 0.83 to 1.27 GiB (bench.memory: 1191 -> 1272 MiB over 300 varied
-        runs, +6.7%, flat from run 200).
-        """
 
 
 # Why a child's RSS grew with the shapes it had seen (1.30 GB after 30 varied receipts,
