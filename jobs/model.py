@@ -137,6 +137,8 @@ class JobOptions:
     output_format: OutputFormat = "json"
     force_ocr: bool = False
     paginate_output: bool = False
+    layout: bool = False  # json: add each page's block tree (ocrcore.layout) beside its lines
+    keep_headers_footers: bool = False  # text formats: keep running headers, footers, page numbers
 
     def __post_init__(self) -> None:
         if self.output_format not in OUTPUT_FORMATS:

@@ -28,6 +28,15 @@ class TextLine:
     # positions; None where no positions exist (PDF text layers). Not part of to_dict():
     # the /ocr JSON shape stays {"text", "confidence", "bounding_box"}.
     words: tuple[Word, ...] | None = None
+    # The box fitted to the line's ink, where it differs from `bounding_box`; None where
+    # there is none (text layers). Layout, hOCR and the searchable PDF's text placement
+    # prefer it (see `placement_box`). Not part of to_dict().
+    ink_box: list[list[int]] | None = None
+
+    @property
+    def placement_box(self) -> list[list[int]]:
+        """The tightest box known for the line: its ink box, else its bounding box."""
+        return self.ink_box or self.bounding_box
 
     def to_dict(self) -> dict:
         return {"text": self.text, "confidence": self.confidence, "bounding_box": self.bounding_box}

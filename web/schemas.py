@@ -37,6 +37,15 @@ class OcrParams(BaseModel):
     paginate_output: bool = Field(
         False, description="Mark page boundaries in text, markdown and html output (Marker's page separator)."
     )
+    layout: bool = Field(
+        False, description="json: add each page's layout, its blocks in reading order (type: heading, paragraph, "
+        "list_item, table, caption, header, footer; box; lines; a table's cells with row, column and spans). "
+        "The text formats always follow the layout.",
+    )
+    keep_headers_footers: bool = Field(
+        False, description="text, markdown and html: keep running headers, footers and page numbers, which are "
+        "left out by default (JSON layout blocks always carry them, typed header or footer).",
+    )
     page_range: str | None = Field(
         None, max_length=1000,
         description="PDF pages to read, 0-based like Marker's page_range (the first page is 0), e.g. '0,5-10,20'; "
@@ -65,6 +74,7 @@ class OcrParams(BaseModel):
         return JobOptions(
             model=self.model, use_angle_cls=self.use_angle_cls, det_limit_side=self.det_limit_side,
             output_format=self.output_format, force_ocr=self.force_ocr, paginate_output=self.paginate_output,
+            layout=self.layout, keep_headers_footers=self.keep_headers_footers,
         )
 
 
