@@ -14,6 +14,7 @@ from .cls import ClsConfig, orient
 from .crop import crop_quad, reading_order, span_quad
 from .decode import DEFAULT_MAX_PIXELS, decode_image
 from .det import DetConfig, detect
+from .layout.rulings import find_rulings
 from .rec import RecConfig, Recognition, load_charset, recognize
 from .session import DEFAULT_BACKEND, Model, load_model, release_free_heap, resolve_backend
 from .types import OcrOptions, OcrResult, TextLine, Word
@@ -104,6 +105,10 @@ class OcrEngine:
         texts = recognize(models.rec, models.charset, crops, self.config.rec)
         timings["rec"] = time.perf_counter() - lap
 
+        lap = time.perf_counter()
+        rulings = find_rulings(bgr)
+        timings["rulings"] = time.perf_counter() - lap
+
         ink = self.config.ink_boxes
         lines = [
             _line(rec, quad, flip, ink)
@@ -119,6 +124,7 @@ class OcrEngine:
             height=height,
             model=name,
             timings=timings,
+            rulings=rulings,
         )
 
     def _models(self, name: str) -> _LoadedSet:

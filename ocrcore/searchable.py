@@ -48,7 +48,7 @@ from pikepdf.canvas import ContentStreamBuilder
 from PIL import Image, ImageOps
 
 from .decode import _high_depth_to_l
-from .formats import PageResult
+from .formats import PageResult, reading_order
 from .glyphless import ADVANCE, DESCENT, GlyphlessFont
 from .types import TextLine
 
@@ -216,7 +216,7 @@ def _text_layer(
     builder.push()
     builder.set_text_rendering(3)  # invisible: neither fill nor stroke
     wrote = False
-    for line in result.lines:
+    for line in reading_order(result):  # copy-paste and pdftotext read the columns in turn
         wrote |= _line(builder, line, to_user, font, font_name)
     builder.pop()
     return builder.build() if wrote else None
@@ -229,7 +229,7 @@ def _line(
     font: GlyphlessFont,
     font_name: pikepdf.Name,
 ) -> bool:
-    p0, p1, p2, p3 = [(float(x), float(y)) for x, y in line.bounding_box]
+    p0, p1, p2, p3 = [(float(x), float(y)) for x, y in line.placement_box]
     along = _square(_mean(_sub(p1, p0), _sub(p2, p3)))  # top and bottom edges, left to right
     across = _square(_mean(_sub(p3, p0), _sub(p2, p1)))  # left and right edges, top to bottom
     text = _clean(line.text)
