@@ -16,6 +16,7 @@ from functools import cache
 from typing import Literal
 
 from .layout import FURNITURE, Block, PageLayout, Rulings, analyze_document
+from .layout.blocks import join_lines, joint
 from .limits import OUTPUT_FORMATS, TEXT_FORMATS
 from .types import TextLine
 
@@ -93,10 +94,7 @@ def render(
     layouts = analyze_document(pages)
     if output_format == "json":
         if is_document:
-            body: dict | str = {
-                "processing_time": round(processing_time, 3),
-                "pages": [page.to_dict(layout, with_layout) for page, layout in zip(pages, layouts)],
-            }
+            body: dict | str = to_json_document(pages, processing_time, with_layout, layouts)
         else:
             if len(pages) != 1:
                 raise ValueError("an image result has exactly one page")
@@ -109,14 +107,16 @@ def render(
     elif output_format == "hocr":
         body = to_hocr(pages, layouts)
     else:
-        flow = _flow(pages, layouts, paginate, keep_furniture)
-        if output_format == "text":
-            body = to_text(pages, flow, paginate)
-        elif output_format == "markdown":
-            body = to_markdown(pages, flow, paginate)
-        else:
-            body = to_html(pages, flow, paginate)
+        writer = {"text": to_text, "markdown": to_markdown, "html": to_html}[output_format]
+        body = writer(pages, paginate, keep_furniture, layouts)
     return body, MIMETYPES[output_format]
+
+
+def to_json_document(pages: list[PageResult], processing_time: float, with_layout: bool = False,
+                     layouts: list[PageLayout] | None = None) -> dict:
+    layouts = layouts or analyze_document(pages)
+    return {"processing_time": round(processing_time, 3),
+            "pages": [page.to_dict(layout, with_layout) for page, layout in zip(pages, layouts)]}
 
 
 def page_marker(page: PageResult) -> str:
@@ -126,17 +126,20 @@ def page_marker(page: PageResult) -> str:
 
 @dataclass
 class _Shown:
-    """A block as the text formats show it: continued paragraphs carry the whole text."""
+    """A block as the text formats show it: a paragraph that runs on carries the lines and
+    text of its continuations too."""
 
     block: Block
     text: str
+    lines: list[TextLine]
 
 
-def _flow(pages: list[PageResult], layouts: list[PageLayout], paginate: bool,
+def _flow(pages: list[PageResult], layouts: list[PageLayout] | None, paginate: bool,
           keep_furniture: bool) -> list[list[_Shown]]:
     """Per page, the blocks to show in reading order. A paragraph marked as running on
     takes in the next paragraph's text (across a page break only when not paginated, so
     each page keeps its own text)."""
+    layouts = layouts or analyze_document(pages)
     out: list[list[_Shown]] = []
     carry: _Shown | None = None
     for layout in layouts:
@@ -146,43 +149,43 @@ def _flow(pages: list[PageResult], layouts: list[PageLayout], paginate: bool,
         for block in layout.blocks:
             if block.type in FURNITURE and not keep_furniture:
                 continue
+            lines = [layout.lines[k] for k in block.lines]
             if carry is not None and block.type == "paragraph":
-                carry.text = _join(carry.text, block.text)
+                carry.text = join_lines([carry.text, block.text])
+                carry.lines += lines
                 carry = carry if block.continued else None
                 continue
-            item = _Shown(block, block.text)
+            item = _Shown(block, block.text, lines)
             shown.append(item)
             carry = item if block.type == "paragraph" and block.continued else None
         out.append(shown)
     return out
 
 
-def _join(first: str, second: str) -> str:
-    from .layout.blocks import join_lines
-
-    return join_lines([first, second])
-
-
-def to_text(pages: list[PageResult], flow: list[list[_Shown]], paginate: bool = False) -> str:
-    """Blocks in reading order, a blank line between them; a table a row per line, its
-    cells separated by tabs; pages follow each other unless `paginate`, which puts
+def to_text(pages: list[PageResult], paginate: bool = False, keep_furniture: bool = False,
+            layouts: list[PageLayout] | None = None) -> str:
+    """Blocks in reading order, a blank line between them, each block's lines as they are
+    on the page (a row of boxes side by side is one line); a table a row per line, its
+    cells separated by tabs. Pages follow each other unless `paginate`, which puts
     Marker's page marker before each page."""
     parts = []
-    for page, shown in zip(pages, flow):
+    for page, shown in zip(pages, _flow(pages, layouts, paginate, keep_furniture)):
         texts = []
         for item in shown:
             table = item.block.table
-            texts.append("\n".join("\t".join(row) for row in table.grid()) if table else item.text)
+            texts.append("\n".join("\t".join(row) for row in table.grid()) if table else
+                         "\n".join(" ".join(line.text for line in row) for row in _rows(item.lines)))
         body = "\n\n".join(texts)
         parts.append(page_marker(page) + body if paginate else body)
     return _finish(("" if paginate else "\n\n").join(p for p in parts if p or paginate))
 
 
-def to_markdown(pages: list[PageResult], flow: list[list[_Shown]], paginate: bool = False) -> str:
+def to_markdown(pages: list[PageResult], paginate: bool = False, keep_furniture: bool = False,
+            layouts: list[PageLayout] | None = None) -> str:
     """Headings by level, lists, GFM pipe tables with their header row, a paragraph per
     block; text escaped only where it would otherwise turn into markup."""
     parts = []
-    for page, shown in zip(pages, flow):
+    for page, shown in zip(pages, _flow(pages, layouts, paginate, keep_furniture)):
         body = "\n\n".join(_markdown_block(item) for item in shown)
         parts.append(page_marker(page) + body if paginate else body)
     return _finish(("" if paginate else "\n\n").join(p for p in parts if p or paginate))
@@ -265,12 +268,13 @@ def _markdown_escape(text: str, *, at_start: bool = True, in_table: bool = False
 _ASCII_PUNCT = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
 
 
-def to_html(pages: list[PageResult], flow: list[list[_Shown]], paginate: bool = False) -> str:
+def to_html(pages: list[PageResult], paginate: bool = False, keep_furniture: bool = False,
+            layouts: list[PageLayout] | None = None) -> str:
     """A small semantic HTML5 document: <article>, a <section> per page when paginated,
     <h1>..<h6>, <p>, <ul>/<ol> of <li>, <table> with <thead>, <figcaption> for captions,
     <header>/<footer> for kept page furniture; every block's box in data-bbox."""
     body = []
-    for page, shown in zip(pages, flow):
+    for page, shown in zip(pages, _flow(pages, layouts, paginate, keep_furniture)):
         blocks = _html_blocks(shown)
         if paginate:
             body.append(
@@ -303,10 +307,9 @@ def _html_blocks(shown: list[_Shown]) -> list[str]:
         if tag and not open_list:
             out.append(f"<{tag}>")
             open_list = tag
-        text = _escape(item.text)
+        text = _html_lines(item.lines, block.marker if block.type == "list_item" else "")
         if block.type == "list_item":
-            rest = item.text[len(block.marker):].lstrip() if item.text.startswith(block.marker) else item.text
-            out.append(f'<li{box} data-marker="{_escape(block.marker)}">{_escape(rest)}</li>')
+            out.append(f'<li{box} data-marker="{_escape(block.marker)}">{text}</li>')
         elif block.type == "heading":
             level = max(1, min(block.level, 6))
             out.append(f"<h{level}{box}>{text}</h{level}>")
@@ -321,6 +324,39 @@ def _html_blocks(shown: list[_Shown]) -> list[str]:
     if open_list:
         out.append(f"</{open_list}>")
     return out
+
+
+def _html_lines(lines: list[TextLine], marker: str = "") -> str:
+    """A block's lines as <span class="line"> with their boxes and confidences, in reading
+    order, a list item's marker left to its <li>; a word hyphenated at a line end is
+    joined to its continuation (the hyphen goes), CJK lines meet without a space."""
+    texts = [line.text.strip() for line in lines]
+    if marker and texts and texts[0].startswith(marker):
+        texts[0] = texts[0][len(marker):].lstrip()
+    out = []
+    for k, line in enumerate(lines):
+        text, separator = texts[k], ""
+        if k + 1 < len(lines):
+            how = joint(text, texts[k + 1])
+            text, separator = (text[:-1], "") if how == "-" else (text, "\n" if how == " " else "")
+        out.append(f'<span class="line" data-bbox="{" ".join(map(str, _bbox(line)))}" '
+                   f'data-confidence="{line.confidence:.3f}">{_escape(text)}</span>{separator}')
+    return "".join(out)
+
+
+def _rows(lines: list[TextLine]) -> list[list[TextLine]]:
+    """Consecutive lines side by side (their heights overlap by half) as one row."""
+    rows: list[list[TextLine]] = []
+    for line in lines:
+        box = _bbox(line)
+        if rows:
+            last = _bbox(rows[-1][-1])
+            overlap = min(box[3], last[3]) - max(box[1], last[1])
+            if overlap >= 0.5 * max(min(box[3] - box[1], last[3] - last[1]), 1):
+                rows[-1].append(line)
+                continue
+        rows.append([line])
+    return rows
 
 
 def _html_table(block: Block, box: str) -> str:

@@ -27,7 +27,11 @@ _PARAGRAPH_GAP = 0.75
 # (and a dash pair "--" is punctuation, not a bullet).
 BULLET = re.compile(r"^([•·●○◦▪▫■□‣⁃∙◆◇►▸➢✓✔](?=\s*\S)|[*+\-–—](?=\s+\S))\s*")
 ORDERED = re.compile(r"^(\(?(?:\d{1,3}|[a-zA-Z]|[ivxIVX]{1,4})[.)]|\((?:\d{1,3}|[a-zA-Z]|[ivx]{1,4})\))\s+(?=\S)")
-NUMBERED_HEADING = re.compile(r"^(?:(\d{1,2}(?:\.\d{1,2}){0,3})\.?|[IVX]{1,5}\.|第[一二三四五六七八九十百\d]+[章节部分篇])\s*\S")
+# "2.1 Methods", "IV. Results", "第三章 ...": a section number, then a capitalised title.
+NUMBERED_HEADING = re.compile(
+    r"^(?:(\d{1,2}(?:\.\d{1,2}){0,3})\.?\s+(?=[A-Z][^\W\d_])|[IVX]{1,5}\.\s+(?=[A-Z])"
+    r"|第[一二三四五六七八九十百\d]+[章节部分篇]\s*(?=\S))"
+)
 CAPTION = re.compile(r"^(?:figure|fig\.|table|tab\.|chart|exhibit|plate|图|表)\s*[\dIVX一二三四五六七八九十]", re.IGNORECASE)
 _SENTENCE_END = tuple(".!?:;。！？：；」』”\")")
 _CJK = re.compile(r"[\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
@@ -170,9 +174,18 @@ def strip_marker(text: str, marker: str) -> str:
     return text[len(marker):].lstrip() if marker and text.startswith(marker) else text
 
 
+def joint(before: str, after: str) -> str:
+    """How two lines of a paragraph meet: "-" where a word hyphenated at the line end goes
+    on (the hyphen goes, no space), "" between CJK lines, else " "."""
+    if re.search(r"[^\W\d_][-\u00ad\u2010]$", before) and after[:1].islower():
+        return "-"
+    if before and after and _CJK.match(before[-1]) and _CJK.match(after[0]):
+        return ""
+    return " "
+
+
 def join_lines(texts: list[str]) -> str:
-    """Lines of one paragraph as one string: a hyphen at a line end before a lower-case
-    continuation is undone, CJK lines join without a space, others with one."""
+    """Lines of one paragraph as one string (see `joint`)."""
     out = ""
     for text in texts:
         text = text.strip()
@@ -180,12 +193,9 @@ def join_lines(texts: list[str]) -> str:
             continue
         if not out:
             out = text
-        elif re.search(r"[^\W\d_][-\u00ad\u2010]$", out) and text[:1].islower():
-            out = out[:-1] + text
-        elif _CJK.match(out[-1]) and _CJK.match(text[0]):
-            out += text
-        else:
-            out += " " + text
+            continue
+        how = joint(out, text)
+        out = out[:-1] + text if how == "-" else out + how + text
     return out
 
 
