@@ -57,7 +57,7 @@ class Reader:
                 page = document.prepare_page(index, dpi=self.dpi, max_pixels=PDF_MAX_PAGE_PIXELS,
                                              force_ocr=self.force_ocr)
                 if page.lines is not None:
-                    pages.append(PageResult(index + 1, page.width, page.height, "text_layer", page.lines))
+                    pages.append(PageResult(index + 1, page.width, page.height, "text_layer", page.lines, page.rulings))
                 else:
                     assert page.image is not None  # a page without a usable text layer is rendered
                     result = self.engine.run(page.image, self.options)

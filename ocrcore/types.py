@@ -53,7 +53,7 @@ class OcrResult:
     width: int
     height: int
     model: str
-    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage: decode, det, cls, rec, rulings
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage: decode, det, cls, rec
     rulings: Rulings | None = None  # ruling lines in the image, for the layout's ruled tables
 
     def to_dict(self) -> dict:

@@ -309,7 +309,7 @@ class JobRunner:
             )
             if page.lines is not None:
                 self.text_layer_pages += 1
-                return PageResult(index + 1, page.width, page.height, "text_layer", page.lines)
+                return PageResult(index + 1, page.width, page.height, "text_layer", page.lines, page.rulings)
             assert page.image is not None  # a page without a usable text layer is rendered
             result = self._ocr(page.image)
             return PageResult(index + 1, page.width, page.height, "ocr", result.lines, result.rulings)

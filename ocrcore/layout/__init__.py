@@ -178,11 +178,13 @@ def _assign_levels(pages: list[_Page]) -> None:
     for size in sizes:
         if not tops or size < tops[-1] * _LEVEL_STEP:
             tops.append(size)
+    # Headings at body size rank below the larger ones, by their numbering's depth.
+    depths = sorted({max(d.depth, 1) for d in headings if d.size < HEADING_SIZE})
     for draft in headings:
         if draft.size >= HEADING_SIZE:
             level = 1 + max(k for k, top in enumerate(tops) if draft.size <= top * 1.0001 or k == 0)
         else:
-            level = len(tops) + max(draft.depth, 1)
+            level = len(tops) + 1 + depths.index(max(draft.depth, 1))
         draft.depth = min(level, _MAX_LEVEL)  # from here on: the heading level
 
 
