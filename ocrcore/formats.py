@@ -17,6 +17,7 @@ from typing import Literal
 
 from .layout import FURNITURE, Block, PageLayout, Rulings, analyze_document
 from .layout.blocks import join_lines, joint
+from .layout.geometry import spans_by_characters
 from .limits import OUTPUT_FORMATS, TEXT_FORMATS
 from .types import TextLine
 
@@ -439,11 +440,6 @@ def to_hocr(pages: list[PageResult], layouts: list[PageLayout] | None = None) ->
     return "\n".join(out)
 
 
-def reading_order(page: PageResult) -> list[TextLine]:
-    """The page's lines in reading order (the searchable PDF's text layer follows it)."""
-    return analyze_document([page])[0].lines
-
-
 # --- boxes ----------------------------------------------------------------------
 
 
@@ -497,15 +493,9 @@ def _estimated_word_boxes(line: TextLine) -> list[tuple[str, tuple[int, int, int
     text = line.text
     x0, y0, x1, y1 = _bbox(line)
     vertical = (y1 - y0) >= 1.5 * (x1 - x0) and len(text) > 1
-    start, length = (y0, y1 - y0) if vertical else (x0, x1 - x0)
-    per_char = length / max(len(text), 1)
-    words = []
-    for match in re.finditer(r"\S+", text):
-        a = start + int(round(match.start() * per_char))
-        b = max(a + 1, start + int(round(match.end() * per_char)))
-        box = (x0, a, x1, b) if vertical else (a, y0, b, y1)
-        words.append((match.group(), box))
-    return words
+    if vertical:
+        return [(word, (x0, a, x1, b)) for word, a, b in spans_by_characters(text, y0, y1)]
+    return [(word, (a, y0, b, y1)) for word, a, b in spans_by_characters(text, x0, x1)]
 
 
 @cache

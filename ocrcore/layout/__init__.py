@@ -100,10 +100,9 @@ def _analyze(lines: list[TextLine], width: int, height: int, rulings: Rulings | 
     leaves = xy_cut(units, lambda u: u.box, line_height, lambda u: isinstance(u, Item))
     sequence: list[list[Item] | FoundTable] = []
     for leaf in leaves:
-        tables = [u for u in leaf if isinstance(u, FoundTable)]
-        plain = [u for u in leaf if isinstance(u, Item)]
-        sequence.extend(tables)
-        sequence.extend(rows_of(plain))
+        entries: list[list[Item] | FoundTable] = [u for u in leaf if isinstance(u, FoundTable)]
+        entries += rows_of([u for u in leaf if isinstance(u, Item)])
+        sequence.extend(sorted(entries, key=_top))
     entries = _with_borderless(sequence, line_height)
     all_rows = [Row(e) for e in sequence if isinstance(e, list)]
     threshold = paragraph_gap(all_rows, line_height)
@@ -118,6 +117,10 @@ def _analyze(lines: list[TextLine], width: int, height: int, rulings: Rulings | 
         drafts.append(entry)
     drafts.extend(build_blocks(run, line_height, char_width, threshold))
     return _Page(header, drafts, footer, lines, line_height)
+
+
+def _top(entry: list[Item] | FoundTable) -> float:
+    return entry.box[1] if isinstance(entry, FoundTable) else min(i.cy for i in entry)
 
 
 def _with_borderless(sequence: list[list[Item] | FoundTable], line_height: float) -> list[Row | FoundTable]:

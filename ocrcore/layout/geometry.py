@@ -8,6 +8,7 @@ page's median line angle before its box is taken.
 from __future__ import annotations
 
 import math
+import re
 import statistics
 from dataclasses import dataclass
 
@@ -143,3 +144,23 @@ def rows_of(items: list[Item]) -> list[list[Item]]:
         else:
             rows.append([item])
     return [sorted(row, key=lambda i: i.x0) for row in rows]
+
+
+def word_boxes(item: Item, deskew: Deskew) -> list[tuple[str, Box]]:
+    """The item's words with deskewed boxes: the recogniser's where the line has them, else
+    its box shared among its words by character position (text layers)."""
+    words = item.line.words
+    if words and [w.text for w in words] == item.text.split():
+        return [(w.text, deskew.box(w.bounding_box)) for w in words]
+    return [(text, (x0, item.y0, x1, item.y1)) for text, x0, x1 in spans_by_characters(item.text, item.x0, item.x1)]
+
+
+def spans_by_characters(text: str, start: int, end: int) -> list[tuple[str, int, int]]:
+    """Each word of `text` with the stretch of [start, end] its characters take."""
+    per_char = (end - start) / max(len(text), 1)
+    out = []
+    for match in re.finditer(r"\S+", text):
+        a = start + int(round(match.start() * per_char))
+        b = max(a + 1, start + int(round(match.end() * per_char)))
+        out.append((match.group(), a, b))
+    return out

@@ -16,7 +16,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, field
 
-from .geometry import Deskew, Item
+from .geometry import Deskew, Item, word_boxes
 from .model import Box, Rulings
 from .order import COLUMN_WIDTH, GUTTER
 
@@ -199,14 +199,12 @@ def _pieces(items: list[Item], xs: list[float], deskew: Deskew) -> list[Piece]:
     inner = xs[1:-1]
     for item in items:
         crossed = [x for x in inner if item.x0 + 4 < x < item.x1 - 4]
-        words = item.line.words
-        if not crossed or not words or [w.text for w in words] != item.text.split():
+        if not crossed:
             out.append(Piece(item.text, item.box, [item]))
             continue
         groups: dict[int, list[tuple[str, Box]]] = {}
-        for word in words:
-            box = deskew.box(word.bounding_box)
-            groups.setdefault(_slot(xs, (box[0] + box[2]) / 2), []).append((word.text, box))
+        for text, box in word_boxes(item, deskew):
+            groups.setdefault(_slot(xs, (box[0] + box[2]) / 2), []).append((text, box))
         for _, group in sorted(groups.items()):
             x0 = min(b[0] for _, b in group)
             x1 = max(b[2] for _, b in group)
