@@ -252,10 +252,12 @@ def _line(
         return False
     u = (direction[0] / length, direction[1] / length)
     w = (up[0] / size, up[1] / size)
-    if direction is along and 0.5 * size <= block_size <= 2 * size:
+    if direction is along and 0.8 * size <= block_size <= 1.3 * size and len(text.split()) >= 3:
         # The block's size, hung from the line's top edge (ascenders are the rule; a line
         # without descenders has its bottom edge on the baseline, so the bottom would drop
-        # its baseline by the descent and break the block's even pitch).
+        # its baseline by the descent and break the block's even pitch). Only for lines of
+        # running text within the descent's difference of it: a line of other text, or a
+        # number or word alone, keeps its own box.
         size = block_size
         drop = size * (1000 + DESCENT) / 1000
         baseline = (p0[0] - w[0] * drop, p0[1] - w[1] * drop)
