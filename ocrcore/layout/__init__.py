@@ -30,7 +30,6 @@ from .blocks import (
     is_cjk,
     paragraph_gap,
     starts_lowercase,
-    strip_marker,
 )
 from .furniture import page_furniture, repeated_furniture
 from .geometry import Item, body_size, items_of, original_box, rows_of
@@ -103,12 +102,12 @@ def _analyze(lines: list[TextLine], width: int, height: int, rulings: Rulings | 
         entries: list[list[Item] | FoundTable] = [u for u in leaf if isinstance(u, FoundTable)]
         entries += rows_of([u for u in leaf if isinstance(u, Item)])
         sequence.extend(sorted(entries, key=_top))
-    entries = _with_borderless(sequence, line_height)
+    flow = _with_borderless(sequence, line_height)
     all_rows = [Row(e) for e in sequence if isinstance(e, list)]
     threshold = paragraph_gap(all_rows, line_height)
     drafts: list[Draft | FoundTable] = []
     run: list[Row] = []
-    for entry in entries:
+    for entry in flow:
         if isinstance(entry, Row):
             run.append(entry)
             continue
@@ -157,8 +156,9 @@ def _in_given_order(items: list[Item], line_height: float) -> list[Draft | Found
         current = drafts[-1] if drafts else None
         if isinstance(current, Draft):
             last = current.rows[-1].items[-1]
-            across = abs(item.x1 - last.x0) <= 0.75 * max(item.width, last.width) or abs(item.x0 - last.x1) <= 0.75 * max(item.width, last.width)
-            if across and abs(item.y0 - last.y0) <= 2 * line_height:
+            reach = 0.75 * max(item.width, last.width)
+            beside = abs(item.x1 - last.x0) <= reach or abs(item.x0 - last.x1) <= reach
+            if beside and abs(item.y0 - last.y0) <= 2 * line_height:
                 current.rows.append(Row([item]))
                 continue
         drafts.append(Draft([Row([item])]))
@@ -210,7 +210,7 @@ def _mark_continued(pages: list[_Page]) -> None:
 def _layout(page: _Page) -> PageLayout:
     ordered: list[Item] = list(page.header)
     seen = {id(i) for i in ordered}
-    pieces: list[tuple[str, object, list[Item]]] = []
+    pieces: list[tuple[str, Draft | FoundTable | None, list[Item]]] = []
     for item in page.header:
         pieces.append(("header", None, [item]))
     for entry in page.body:
@@ -234,18 +234,18 @@ def _layout(page: _Page) -> PageLayout:
     lines += [line for k, line in enumerate(page.lines) if k not in placed and line.text.strip()]
     lines += [line for k, line in enumerate(page.lines) if k not in placed and not line.text.strip()]
     blocks = []
-    for kind, entry, members in pieces:
+    for kind, part, members in pieces:
         indices = tuple(sorted({position[id(i)] for i in members}))
         box = original_box(members)
         if kind in ("header", "footer"):
             blocks.append(Block(kind, box, indices, members[0].text))  # type: ignore[arg-type]
-        elif isinstance(entry, FoundTable):
-            blocks.append(_table_block(entry, box, indices, position))
+        elif isinstance(part, FoundTable):
+            blocks.append(_table_block(part, box, indices, position))
         else:
-            assert isinstance(entry, Draft)
-            text = entry.text
-            blocks.append(Block(entry.type, box, indices, text, level=entry.depth if entry.type == "heading" else 0,  # type: ignore[arg-type]
-                                ordered=entry.ordered, marker=entry.marker, continued=entry.continued))
+            assert isinstance(part, Draft)
+            level = part.depth if part.type == "heading" else 0
+            blocks.append(Block(part.type, box, indices, part.text, level=level,  # type: ignore[arg-type]
+                                ordered=part.ordered, marker=part.marker, continued=part.continued))
     return PageLayout(lines, blocks)
 
 

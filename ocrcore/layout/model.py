@@ -106,5 +106,7 @@ class Rulings:
     def from_json(cls, raw: dict | None) -> Rulings | None:
         if not raw:
             return None
-        return cls(tuple(tuple(int(v) for v in s) for s in raw.get("h", ())),  # type: ignore[misc]
-                   tuple(tuple(int(v) for v in s) for s in raw.get("v", ())))
+        def segments(key: str) -> tuple[tuple[int, int, int], ...]:
+            return tuple((int(s[0]), int(s[1]), int(s[2])) for s in raw.get(key, ()) if len(s) == 3)
+
+        return cls(segments("h"), segments("v"))
