@@ -53,7 +53,7 @@ def test_ocr_json_with_layout_has_typed_blocks_pointing_at_the_results(live_serv
 
 @pytest.mark.parametrize("fmt", ["text", "markdown", "html", "hocr"])
 def test_every_text_format_through_jobs_reads_the_columns_in_turn(live_service, page_png, fmt):
-    job = wait_for(submit(live_service.base_url, page_png, output_format=fmt)["url"])
+    job = wait_for(live_service.url(submit(live_service.base_url, page_png, output_format=fmt)["url"]))
     assert job["status"] == "succeeded", job
     content = job["result"]["content"]
     assert code_order(content) == CODES, content
