@@ -15,7 +15,7 @@ def test_blocks_are_drawn_numbered_in_reading_order(ui, tmp_path, artifacts):
     page.click("#submit")
     wait_for_state(page, "succeeded")
     blocks = page.locator("svg.overlay g.block")
-    labels = page.locator("svg.overlay g.block text.block-label").all_inner_texts()
+    labels = page.locator("svg.overlay g.block text.block-label").all_text_contents()
     assert blocks.count() == len(labels) >= 10
     assert labels[0] == "1 header" and labels[1] == "2 heading" and labels[-1].endswith("footer")
     assert [label.split(" ", 1)[0] for label in labels] == [str(n) for n in range(1, len(labels) + 1)]
