@@ -22,7 +22,6 @@ from typing import Protocol
 
 from ..types import TextLine
 from .blocks import (
-    HEADING_SIZE,
     Draft,
     Row,
     build_blocks,
@@ -32,7 +31,7 @@ from .blocks import (
     starts_lowercase,
 )
 from .furniture import page_furniture, repeated_furniture
-from .geometry import Item, body_size, items_of, original_box, rows_of
+from .geometry import Deskew, Item, body_size, items_of, original_box, rows_of
 from .model import BLOCK_TYPES, FURNITURE, Block, BlockType, Cell, PageLayout, Rulings, Table
 from .order import xy_cut
 from .tables import FoundTable, borderless_table, ruled_tables, table_rows
@@ -87,6 +86,8 @@ def _analyze(lines: list[TextLine], width: int, height: int, rulings: Rulings | 
     line_height, char_width = body_size(items)
     if sum(item.vertical for item in items) > 0.5 * len(items):
         return _Page([], _in_given_order(items, line_height), [], lines, line_height)
+    if rulings and rulings.marks:
+        _add_bullets(items, rulings.marks, deskew)
     kinds = page_furniture(items, width, height, line_height)
     kinds.update(hint)
     header = sorted((i for i in items if kinds.get(i.index) == "header"), key=lambda i: (i.y0, i.x0))
@@ -116,6 +117,23 @@ def _analyze(lines: list[TextLine], width: int, height: int, rulings: Rulings | 
         drafts.append(entry)
     drafts.extend(build_blocks(run, line_height, char_width, threshold))
     return _Page(header, drafts, footer, lines, line_height)
+
+
+def _add_bullets(items: list[Item], marks: tuple[tuple[int, int, int, int], ...], deskew: Deskew) -> None:
+    """A solid mark just left of a line's start, at its middle height, outside every line,
+    is the line's bullet (the recogniser drops most bullet glyphs): the line reads "• ..."."""
+    for x0, y0, x1, y1 in marks:
+        box = deskew.box([(x0, y0), (x1, y0), (x1, y1), (x0, y1)])
+        size = box[3] - box[1]
+        cy = (box[1] + box[3]) / 2
+        if any(i.x0 <= box[0] and box[2] <= i.x1 and i.y0 <= cy <= i.y1 for i in items):
+            continue  # inside a line: a dot of its text
+        after = [i for i in items if i.y0 <= cy <= i.y1 and 0 <= i.x0 - box[2] <= 3 * i.height
+                 and 0.25 * i.height <= size <= 0.7 * i.height and abs(cy - i.cy) <= 0.25 * i.height]
+        if after:
+            line = min(after, key=lambda i: i.x0)
+            if not line.text.startswith(("•", "·", "-", "*")):
+                line.text = "• " + line.text
 
 
 def _top(entry: list[Item] | FoundTable) -> float:
@@ -175,20 +193,29 @@ def _finish(pages: list[_Page]) -> list[PageLayout]:
 
 
 def _assign_levels(pages: list[_Page]) -> None:
+    """Heading levels over the whole document. Numbered headings ("2", "2.1") take their
+    level from their numbering's depth, under the larger unnumbered headings above them (a
+    title); the others rank by size (sizes within 12% are one level). Numbering is the
+    surer sign: the size of a short bold line is measured from its box, which its letters'
+    shapes move by 10-20%."""
     headings = [d for p in pages for d in p.body if isinstance(d, Draft) and d.type == "heading"]
-    sizes = sorted({round(d.size, 3) for d in headings if d.size >= HEADING_SIZE}, reverse=True)
+    numbered = [d for d in headings if d.depth > 0]
+    plain = [d for d in headings if d.depth == 0]
     tops: list[float] = []
-    for size in sizes:
+    for size in sorted({round(d.size, 3) for d in plain}, reverse=True):
         if not tops or size < tops[-1] * _LEVEL_STEP:
             tops.append(size)
-    # Headings at body size rank below the larger ones, by their numbering's depth.
-    depths = sorted({max(d.depth, 1) for d in headings if d.size < HEADING_SIZE})
+    largest_numbered = max((d.size for d in numbered), default=0.0)
+    above = sum(1 for top in tops if top > largest_numbered / _LEVEL_STEP) if numbered else len(tops)
+    depths = sorted({d.depth for d in numbered})
+    levels = {}
+    for draft in plain:
+        rank = max(k for k, top in enumerate(tops) if draft.size <= top * 1.0001 or k == 0)
+        levels[id(draft)] = rank + 1 if rank < above else above + len(depths) + 1 + rank - above
+    for draft in numbered:
+        levels[id(draft)] = above + 1 + depths.index(draft.depth)
     for draft in headings:
-        if draft.size >= HEADING_SIZE:
-            level = 1 + max(k for k, top in enumerate(tops) if draft.size <= top * 1.0001 or k == 0)
-        else:
-            level = len(tops) + 1 + depths.index(max(draft.depth, 1))
-        draft.depth = min(level, _MAX_LEVEL)  # from here on: the heading level
+        draft.depth = min(levels[id(draft)], _MAX_LEVEL)  # from here on: the heading level
 
 
 def _mark_continued(pages: list[_Page]) -> None:
