@@ -13,6 +13,7 @@ pieces close under the previous one continues its cells (a wrapped cell).
 """
 from __future__ import annotations
 
+import re
 import statistics
 from dataclasses import dataclass, field
 
@@ -218,6 +219,7 @@ def _pieces(items: list[Item], xs: list[float], deskew: Deskew) -> list[Piece]:
 # --- borderless ---------------------------------------------------------------
 
 
+_LONE_MARKER = re.compile(r"^(?:[•·●○◦▪▫■□‣⁃∙◆◇►▸➢✓✔*+\-–—]|\(?(?:\d{1,3}|[a-zA-Z])[.)])$")
 # Boxes of one row closer than this many line heights are one piece of text (a line the
 # detector or a text layer cut at a wide word space); table columns are further apart.
 PIECE_GAP = 0.8
@@ -227,7 +229,10 @@ def segments(row: list[Item], line_height: float) -> list[Piece]:
     """A row's pieces of text: its items, joined where closer than PIECE_GAP."""
     out: list[Piece] = []
     for item in row:
-        if out and item.x0 - out[-1].box[2] < PIECE_GAP * line_height:
+        gap = item.x0 - out[-1].box[2] if out else 0.0
+        # A bullet or number standing apart before its text ("•   text") is that text's marker.
+        marker = bool(out) and _LONE_MARKER.match(out[-1].text) is not None and gap < 3 * line_height
+        if out and (gap < PIECE_GAP * line_height or marker):
             last = out[-1]
             last.text = f"{last.text} {item.text}"
             last.box = (last.box[0], min(last.box[1], item.y0), max(last.box[2], item.x1), max(last.box[3], item.y1))
