@@ -296,7 +296,8 @@ class PartOutcome:
         page = data.get("page")
         result = None
         if page is not None:
-            result = PageResult(page["page"], page["width"], page["height"], page["source"],
-                                [_line_from_json(line) for line in page["lines"]], Rulings.from_json(page.get("rulings")))
+            lines = [_line_from_json(line) for line in page["lines"]]
+            result = PageResult(page["page"], page["width"], page["height"], page["source"], lines,
+                                Rulings.from_json(page.get("rulings")))
         return cls(result, data.get("error"), float(data.get("seconds") or 0.0), dict(data.get("timings") or {}),
                    str(data.get("worker") or ""))

@@ -13,7 +13,7 @@ import html
 import re
 from dataclasses import dataclass
 from functools import cache
-from typing import Literal
+from typing import Any, Literal
 
 from .layout import FURNITURE, Block, PageLayout, Rulings, analyze_document
 from .layout.blocks import join_lines, joint
@@ -54,7 +54,7 @@ class PageResult:
     def to_dict(self, layout: PageLayout | None = None, with_layout: bool = False) -> dict:
         """The page with its lines in reading order; its block tree too when `with_layout`."""
         layout = layout or analyze_document([self])[0]
-        out = {
+        out: dict[str, Any] = {
             "page": self.page,
             "width": self.width,
             "height": self.height,

@@ -50,8 +50,8 @@ from PIL import Image, ImageOps
 
 from .decode import _high_depth_to_l
 from .formats import PageResult
-from .layout import analyze_document
 from .glyphless import ADVANCE, DESCENT, GlyphlessFont
+from .layout import analyze_document
 from .types import TextLine
 
 DEFAULT_IMAGE_DPI = 300

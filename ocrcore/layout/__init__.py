@@ -22,7 +22,6 @@ from typing import Protocol
 
 from ..types import TextLine
 from .blocks import (
-    HEADING_SIZE,
     Draft,
     Row,
     build_blocks,
@@ -30,10 +29,9 @@ from .blocks import (
     is_cjk,
     paragraph_gap,
     starts_lowercase,
-    strip_marker,
 )
 from .furniture import page_furniture, repeated_furniture
-from .geometry import Item, body_size, items_of, original_box, rows_of
+from .geometry import Deskew, Item, body_size, items_of, original_box, rows_of
 from .model import BLOCK_TYPES, FURNITURE, Block, BlockType, Cell, PageLayout, Rulings, Table
 from .order import xy_cut
 from .tables import FoundTable, borderless_table, ruled_tables, table_rows
@@ -88,6 +86,8 @@ def _analyze(lines: list[TextLine], width: int, height: int, rulings: Rulings | 
     line_height, char_width = body_size(items)
     if sum(item.vertical for item in items) > 0.5 * len(items):
         return _Page([], _in_given_order(items, line_height), [], lines, line_height)
+    if rulings and rulings.marks:
+        _add_bullets(items, rulings.marks, deskew)
     kinds = page_furniture(items, width, height, line_height)
     kinds.update(hint)
     header = sorted((i for i in items if kinds.get(i.index) == "header"), key=lambda i: (i.y0, i.x0))
@@ -103,12 +103,12 @@ def _analyze(lines: list[TextLine], width: int, height: int, rulings: Rulings | 
         entries: list[list[Item] | FoundTable] = [u for u in leaf if isinstance(u, FoundTable)]
         entries += rows_of([u for u in leaf if isinstance(u, Item)])
         sequence.extend(sorted(entries, key=_top))
-    entries = _with_borderless(sequence, line_height)
+    flow = _with_borderless(sequence, line_height)
     all_rows = [Row(e) for e in sequence if isinstance(e, list)]
     threshold = paragraph_gap(all_rows, line_height)
     drafts: list[Draft | FoundTable] = []
     run: list[Row] = []
-    for entry in entries:
+    for entry in flow:
         if isinstance(entry, Row):
             run.append(entry)
             continue
@@ -117,6 +117,23 @@ def _analyze(lines: list[TextLine], width: int, height: int, rulings: Rulings | 
         drafts.append(entry)
     drafts.extend(build_blocks(run, line_height, char_width, threshold))
     return _Page(header, drafts, footer, lines, line_height)
+
+
+def _add_bullets(items: list[Item], marks: tuple[tuple[int, int, int, int], ...], deskew: Deskew) -> None:
+    """A solid mark just left of a line's start, at its middle height, outside every line,
+    is the line's bullet (the recogniser drops most bullet glyphs): the line reads "• ..."."""
+    for x0, y0, x1, y1 in marks:
+        box = deskew.box([(x0, y0), (x1, y0), (x1, y1), (x0, y1)])
+        size = box[3] - box[1]
+        cy = (box[1] + box[3]) / 2
+        if any(i.x0 <= box[0] and box[2] <= i.x1 and i.y0 <= cy <= i.y1 for i in items):
+            continue  # inside a line: a dot of its text
+        after = [i for i in items if i.y0 <= cy <= i.y1 and 0 <= i.x0 - box[2] <= 3 * i.height
+                 and 0.25 * i.height <= size <= 0.7 * i.height and abs(cy - i.cy) <= 0.25 * i.height]
+        if after:
+            line = min(after, key=lambda i: i.x0)
+            if not line.text.startswith(("•", "·", "-", "*")):
+                line.text = "• " + line.text
 
 
 def _top(entry: list[Item] | FoundTable) -> float:
@@ -157,8 +174,9 @@ def _in_given_order(items: list[Item], line_height: float) -> list[Draft | Found
         current = drafts[-1] if drafts else None
         if isinstance(current, Draft):
             last = current.rows[-1].items[-1]
-            across = abs(item.x1 - last.x0) <= 0.75 * max(item.width, last.width) or abs(item.x0 - last.x1) <= 0.75 * max(item.width, last.width)
-            if across and abs(item.y0 - last.y0) <= 2 * line_height:
+            reach = 0.75 * max(item.width, last.width)
+            beside = abs(item.x1 - last.x0) <= reach or abs(item.x0 - last.x1) <= reach
+            if beside and abs(item.y0 - last.y0) <= 2 * line_height:
                 current.rows.append(Row([item]))
                 continue
         drafts.append(Draft([Row([item])]))
@@ -175,20 +193,29 @@ def _finish(pages: list[_Page]) -> list[PageLayout]:
 
 
 def _assign_levels(pages: list[_Page]) -> None:
+    """Heading levels over the whole document. Numbered headings ("2", "2.1") take their
+    level from their numbering's depth, under the larger unnumbered headings above them (a
+    title); the others rank by size (sizes within 12% are one level). Numbering is the
+    surer sign: the size of a short bold line is measured from its box, which its letters'
+    shapes move by 10-20%."""
     headings = [d for p in pages for d in p.body if isinstance(d, Draft) and d.type == "heading"]
-    sizes = sorted({round(d.size, 3) for d in headings if d.size >= HEADING_SIZE}, reverse=True)
+    numbered = [d for d in headings if d.depth > 0]
+    plain = [d for d in headings if d.depth == 0]
     tops: list[float] = []
-    for size in sizes:
+    for size in sorted({round(d.size, 3) for d in plain}, reverse=True):
         if not tops or size < tops[-1] * _LEVEL_STEP:
             tops.append(size)
-    # Headings at body size rank below the larger ones, by their numbering's depth.
-    depths = sorted({max(d.depth, 1) for d in headings if d.size < HEADING_SIZE})
+    largest_numbered = max((d.size for d in numbered), default=0.0)
+    above = sum(1 for top in tops if top > largest_numbered / _LEVEL_STEP) if numbered else len(tops)
+    depths = sorted({d.depth for d in numbered})
+    levels = {}
+    for draft in plain:
+        rank = max(k for k, top in enumerate(tops) if draft.size <= top * 1.0001 or k == 0)
+        levels[id(draft)] = rank + 1 if rank < above else above + len(depths) + 1 + rank - above
+    for draft in numbered:
+        levels[id(draft)] = above + 1 + depths.index(draft.depth)
     for draft in headings:
-        if draft.size >= HEADING_SIZE:
-            level = 1 + max(k for k, top in enumerate(tops) if draft.size <= top * 1.0001 or k == 0)
-        else:
-            level = len(tops) + 1 + depths.index(max(draft.depth, 1))
-        draft.depth = min(level, _MAX_LEVEL)  # from here on: the heading level
+        draft.depth = min(levels[id(draft)], _MAX_LEVEL)  # from here on: the heading level
 
 
 def _mark_continued(pages: list[_Page]) -> None:
@@ -210,7 +237,7 @@ def _mark_continued(pages: list[_Page]) -> None:
 def _layout(page: _Page) -> PageLayout:
     ordered: list[Item] = list(page.header)
     seen = {id(i) for i in ordered}
-    pieces: list[tuple[str, object, list[Item]]] = []
+    pieces: list[tuple[str, Draft | FoundTable | None, list[Item]]] = []
     for item in page.header:
         pieces.append(("header", None, [item]))
     for entry in page.body:
@@ -234,18 +261,18 @@ def _layout(page: _Page) -> PageLayout:
     lines += [line for k, line in enumerate(page.lines) if k not in placed and line.text.strip()]
     lines += [line for k, line in enumerate(page.lines) if k not in placed and not line.text.strip()]
     blocks = []
-    for kind, entry, members in pieces:
+    for kind, part, members in pieces:
         indices = tuple(sorted({position[id(i)] for i in members}))
         box = original_box(members)
         if kind in ("header", "footer"):
             blocks.append(Block(kind, box, indices, members[0].text))  # type: ignore[arg-type]
-        elif isinstance(entry, FoundTable):
-            blocks.append(_table_block(entry, box, indices, position))
+        elif isinstance(part, FoundTable):
+            blocks.append(_table_block(part, box, indices, position))
         else:
-            assert isinstance(entry, Draft)
-            text = entry.text
-            blocks.append(Block(entry.type, box, indices, text, level=entry.depth if entry.type == "heading" else 0,  # type: ignore[arg-type]
-                                ordered=entry.ordered, marker=entry.marker, continued=entry.continued))
+            assert isinstance(part, Draft)
+            level = part.depth if part.type == "heading" else 0
+            blocks.append(Block(part.type, box, indices, part.text, level=level,  # type: ignore[arg-type]
+                                ordered=part.ordered, marker=part.marker, continued=part.continued))
     return PageLayout(lines, blocks)
 
 

@@ -32,7 +32,9 @@ NUMBERED_HEADING = re.compile(
     r"^(?:(\d{1,2}(?:\.\d{1,2}){0,3})\.?\s+(?=[A-Z][^\W\d_])|[IVX]{1,5}\.\s+(?=[A-Z])"
     r"|第[一二三四五六七八九十百\d]+[章节部分篇]\s*(?=\S))"
 )
-CAPTION = re.compile(r"^(?:figure|fig\.|table|tab\.|chart|exhibit|plate|图|表)\s*[\dIVX一二三四五六七八九十]", re.IGNORECASE)
+CAPTION = re.compile(
+    r"^(?:figure|fig\.|table|tab\.|chart|exhibit|plate|图|表)\s*[\dIVX一二三四五六七八九十]", re.IGNORECASE
+)
 _SENTENCE_END = tuple(".!?:;。！？：；」』”\")")
 _CJK = re.compile(r"[\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
 
@@ -135,9 +137,10 @@ def _continues(block: Draft, row: Row, size: float, marker: str | None, threshol
         return False  # text grows or shrinks into a heading, or one heading size to another
     if block.marker:  # a list item goes on under its text (hanging or flush)
         return True
-    first = block.rows[0]
-    indented = row.x0 - last.x0 >= 1.0 * line_height and len(block.rows) >= 2 and last.x0 <= first.x0 + 0.5 * line_height
-    return not indented
+    # A first-line indent under a flush line starts a paragraph (not the second line under
+    # an indented first one).
+    flush = len(block.rows) >= 2 and last.x0 <= block.rows[0].x0 + 0.5 * line_height
+    return not (flush and row.x0 - last.x0 >= 1.0 * line_height)
 
 
 def _list_marker(text: str) -> str | None:

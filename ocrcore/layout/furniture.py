@@ -73,7 +73,7 @@ def repeated_furniture(pages: Sequence[tuple[list[TextLine], int, int]]) -> list
                 continue
             seen[(kind, _key(line.text))].append((number, index, (top + bottom) / 2))
     out: list[dict[int, str]] = [{} for _ in pages]
-    for (kind, key), places in seen.items():
+    for (kind, _), places in seen.items():
         if len({p for p, _, _ in places}) < 2:
             continue  # bare page numbers count too: all of them are "#"
         for number, index, y in places:

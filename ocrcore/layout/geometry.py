@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..types import TextLine
@@ -95,7 +96,7 @@ class Deskew:
         dx, dy = x - self.cx, y - self.cy
         return self.cx + dx * cos - dy * sin, self.cy + dx * sin + dy * cos
 
-    def box(self, corners: list[list[int]] | list[tuple[float, float]]) -> Box:
+    def box(self, corners: Sequence[Sequence[float]]) -> Box:
         points = [self.point(x, y) for x, y in corners]
         xs, ys = [p[0] for p in points], [p[1] for p in points]
         return int(round(min(xs))), int(round(min(ys))), int(round(max(xs))), int(round(max(ys)))

@@ -95,16 +95,22 @@ class Rulings:
 
     horizontal: tuple[tuple[int, int, int], ...] = ()
     vertical: tuple[tuple[int, int, int], ...] = ()
+    # Small solid marks (x0, y0, x1, y1): bullets, which the recogniser often drops.
+    marks: tuple[tuple[int, int, int, int], ...] = ()
 
     def __bool__(self) -> bool:
-        return bool(self.horizontal or self.vertical)
+        return bool(self.horizontal or self.vertical or self.marks)
 
     def to_json(self) -> dict:
-        return {"h": [list(s) for s in self.horizontal], "v": [list(s) for s in self.vertical]}
+        return {"h": [list(s) for s in self.horizontal], "v": [list(s) for s in self.vertical],
+                "m": [list(s) for s in self.marks]}
 
     @classmethod
     def from_json(cls, raw: dict | None) -> Rulings | None:
         if not raw:
             return None
-        return cls(tuple(tuple(int(v) for v in s) for s in raw.get("h", ())),  # type: ignore[misc]
-                   tuple(tuple(int(v) for v in s) for s in raw.get("v", ())))
+        def segments(key: str) -> tuple[tuple[int, int, int], ...]:
+            return tuple((int(s[0]), int(s[1]), int(s[2])) for s in raw.get(key, ()) if len(s) == 3)
+
+        marks = tuple((int(s[0]), int(s[1]), int(s[2]), int(s[3])) for s in raw.get("m", ()) if len(s) == 4)
+        return cls(segments("h"), segments("v"), marks)

@@ -87,7 +87,10 @@ def _turn_v(s: tuple[int, int, int], deskew: Deskew) -> tuple[float, float, floa
     return min(ay, by), max(ay, by), (ax + bx) / 2  # (start, end, position): vertical
 
 
-def _merge(segments: list[tuple[float, float, float]], tol: float, line_height: float) -> list[tuple[float, float, float]]:
+Segment = tuple[float, float, float]  # (start, end, position across)
+
+
+def _merge(segments: list[Segment], tol: float, line_height: float) -> list[Segment]:
     """Collinear pieces (a skewed or broken ruling) joined: (start, end, position)."""
     out: list[list[float]] = []
     for start, end, pos in sorted(segments, key=lambda s: (s[2], s[0])):
@@ -242,7 +245,7 @@ def borderless_table(rows: list[list[Item]], line_height: float) -> FoundTable |
     if len(core) < 2:
         return None
     spans = sorted((piece.box[0], piece.box[2]) for row in core for piece in row)
-    bounds = [spans[0][0]]
+    bounds: list[float] = [float(spans[0][0])]
     reach = spans[0][1]
     for x0, x1 in spans[1:]:
         if x0 - reach >= 0.5 * GUTTER * line_height:
