@@ -55,7 +55,7 @@ def test_the_readme_picture_shows_boxes_on_the_page_and_the_text_beside_it(ui, a
 
     with Image.open(shot) as picture:
         assert abs(picture.width - card["width"]) <= 2 and abs(picture.height - card["height"]) <= 2, picture.size
-        colours = len(set(picture.convert("RGB").resize((320, 190)).getdata()))
+        colours = len(picture.convert("RGB").resize((320, 190)).getcolors(320 * 190) or [])
         assert colours > 500, "the screenshot is nearly blank"
     if os.environ.get("UPDATE_SCREENSHOT") == "1":
         COMMITTED.parent.mkdir(parents=True, exist_ok=True)
