@@ -50,8 +50,11 @@ MIN_TEXT_COVER_ON_SCAN = 0.03
 SCAN_IMAGE_COVER = 0.5
 
 # Line building from characters (in rendered pixels, relative to the line height):
-# a horizontal gap wider than this starts a new line (table cells, columns).
-_COLUMN_GAP = 2.0
+# a horizontal gap wider than this starts a new line (table cells, columns). Newspaper and
+# Federal Register gutters are ~1.2 line heights; justified word spaces stay under ~0.8.
+# A line cut at a wide space is joined again by the layout (pieces of one row closer than a
+# gutter are one), so cutting errs on the safe side.
+_COLUMN_GAP = 1.0
 # Two boxes are on the same line when they overlap vertically by this share of the smaller.
 _SAME_LINE_OVERLAP = 0.5
 # A gap wider than this between glyphs with no space character reads as a word break.

@@ -232,7 +232,7 @@ _MD_BLOCK_START = re.compile(
 def _markdown_escape(text: str, *, at_start: bool = True, in_table: bool = False) -> str:
     """Backslash-escape what CommonMark/GFM would read as markup, and only that: a `*` or
     `_` that could open or close emphasis (another one is on the line), a `[` that a `]`
-    follows, a `<` that could start a tag or an autolink, a backtick, `~` or `$` with a
+    `](` follows, a `<` that could start a tag or an autolink, a backtick, `~` or `$` with a
     partner, a backslash before punctuation, an entity, a pipe inside a table, and line
     starts that would make blocks. A lone `[`, `*` or `<` stays as it is, so programs
     reading the text get the text."""
@@ -251,7 +251,7 @@ def _markdown_escape(text: str, *, at_start: bool = True, in_table: bool = False
             else:
                 escape = partner
         elif char == "[":
-            escape = "]" in rest
+            escape = "](" in rest  # without a link definition (we write none) only [text](url) links
         elif char == "<":
             escape = bool(re.match(r"[A-Za-z/!?]", rest))
         elif char == "&":

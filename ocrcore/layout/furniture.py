@@ -20,10 +20,13 @@ REPEAT_BAND = 0.15
 # A lone row in a band is furniture when the gap to the body is this many line heights.
 _SET_OFF = 2.0
 PAGE_NUMBER = re.compile(
-    r"^(?:page|pg\.?|p\.|seite|第)?\s*[-–—(\[|]?\s*(?:\d{1,4}|[ivxlcdm]{1,7})\s*[-–—)\]|]?\s*"
+    r"^(?:page|pg\.?|p\.|seite|第)?\s*[-–—(\[|]?\s*(?:\d{1,5}|[ivxlcdm]{1,7})\s*[-–—)\]|]?\s*"
     r"(?:(?:of|/|von|de)\s*\d{1,4})?\s*(?:页|頁)?$",
     re.IGNORECASE,
 )
+
+
+_NUMBERED_HEAD = re.compile(r"^\d{1,5}\s+\S.*\S\s*[/|·•]|[/|·•]\s*(?:\S.*\s)?\d{1,5}$")
 
 
 def page_furniture(items: list[Item], width: int, height: int, line_height: float) -> dict[int, str]:
@@ -40,7 +43,10 @@ def page_furniture(items: list[Item], width: int, height: int, line_height: floa
                        else min(i.y0 for i in row) >= (1 - BAND) * height)
             if not in_band:
                 break
-            numbered = all(PAGE_NUMBER.match(i.text) for i in row)
+            # A page number alone, or opening or closing a running head ("47700 Federal
+            # Register / Vol. 85", "Annual Report | 12").
+            text = " ".join(i.text for i in row)
+            numbered = all(PAGE_NUMBER.match(i.text) for i in row) or bool(_NUMBERED_HEAD.search(text))
             rest = ordered[k + 1:]
             if not rest:
                 break  # a page of only this row: it is the page's text

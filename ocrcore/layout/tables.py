@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from .geometry import Deskew, Item, word_boxes
 from .model import Box, Rulings
-from .order import COLUMN_WIDTH, GUTTER
+from .order import COLUMN_WIDTH
 
 # Ruling tolerances in body line heights: two rulings meet within this distance, and
 # positions closer than this are one boundary.
@@ -218,11 +218,16 @@ def _pieces(items: list[Item], xs: list[float], deskew: Deskew) -> list[Piece]:
 # --- borderless ---------------------------------------------------------------
 
 
+# Boxes of one row closer than this many line heights are one piece of text (a line the
+# detector or a text layer cut at a wide word space); table columns are further apart.
+PIECE_GAP = 0.8
+
+
 def segments(row: list[Item], line_height: float) -> list[Piece]:
-    """A row's pieces of text: its items, joined where closer than a gutter."""
+    """A row's pieces of text: its items, joined where closer than PIECE_GAP."""
     out: list[Piece] = []
     for item in row:
-        if out and item.x0 - out[-1].box[2] < GUTTER * line_height:
+        if out and item.x0 - out[-1].box[2] < PIECE_GAP * line_height:
             last = out[-1]
             last.text = f"{last.text} {item.text}"
             last.box = (last.box[0], min(last.box[1], item.y0), max(last.box[2], item.x1), max(last.box[3], item.y1))
@@ -248,7 +253,7 @@ def borderless_table(rows: list[list[Item]], line_height: float) -> FoundTable |
     bounds: list[float] = [float(spans[0][0])]
     reach = spans[0][1]
     for x0, x1 in spans[1:]:
-        if x0 - reach >= 0.5 * GUTTER * line_height:
+        if x0 - reach >= 0.5 * PIECE_GAP * line_height:
             bounds.append((reach + x0) / 2)
         reach = max(reach, x1)
     left = min(piece.box[0] for row in pieces for piece in row)

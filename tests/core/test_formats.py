@@ -185,7 +185,8 @@ def test_markdown_escapes_only_what_would_become_markup():
     assert md("price [approx. 5") == "price [approx. 5"
     assert md("5 * 3 = 15") == "5 * 3 = 15"
     assert md("file_name.txt a < b") == "file_name.txt a < b"
-    assert md("see [1] and *note*") == "see \\[1] and \\*note\\*"
+    assert md("see [1] and *note*") == "see [1] and \\*note\\*"  # [1] is no link without a definition
+    assert md("a [link](x) here") == "a \\[link](x) here"
     assert md("<b>bold</b>") == "\\<b>bold\\</b>"
 
 
