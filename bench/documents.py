@@ -36,6 +36,7 @@ from ocrcore.session import BACKENDS, DEFAULT_BACKEND
 
 from .metrics import edit_distance
 from .pagekit import FONTS, MARGIN, PAGE, scan_damage, wrap
+from .results import json_option, machine, save
 from .runners import make_engine, ours_kinds
 
 TEXTS = Path(__file__).resolve().parent / "doctext"
@@ -147,6 +148,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="also write the pages (JPEG) and their transcripts here")
     parser.add_argument("--backends", nargs="+", default=[DEFAULT_BACKEND], help=f"ours on each of {BACKENDS}")
     parser.add_argument("--rounds", type=int, default=1, help="timed passes over the pages")
+    json_option(parser, "documents")
     args = parser.parse_args()
 
     pages = make_pages(args.pages)
@@ -159,9 +161,15 @@ def main() -> None:
     chars = {lang: sum(len(_text(p.lines, lang)) for p in pages if p.lang == lang) for lang in counts}
     print(f"document pages: {counts['zh']} Chinese ({chars['zh']} chars), {counts['en']} English ({chars['en']} chars), seed {SEED}")
     kinds = ours_kinds(args.backends) + [PEER]
+    started = machine()
+    saved: dict[str, dict] = {}
     print(f"load {' '.join(open('/proc/loadavg').read().split()[:3])}, {args.threads} threads, {args.rounds} round(s)")
     for model in args.models:
         scores, times = bench_model(model, args.threads, pages, kinds, args.rounds)
+        saved[model] = {kind: {"zh_cer": scores[kind]["zh"].cer, "en_cer": scores[kind]["en"].cer,
+                               "en_word_f1": scores[kind]["en"].word_f1,
+                               **{(key if key == "peak_rss_mb" else f"{key}_s"): value
+                                  for key, value in times[kind].items()}} for kind in kinds}
         print(f"\n== {model} ==")
         print(f"{'metric':<14}" + "".join(f"{k:>15}" for k in kinds))
         rows = [("zh CER", lambda s: s["zh"].cer), ("en CER", lambda s: s["en"].cer), ("en word F1", lambda s: s["en"].word_f1)]
@@ -178,6 +186,8 @@ def main() -> None:
                 ratios = {key: times[kinds[0]][key] / times[kind][key] for key in ("total", "det", "rec") if times[kind].get(key)}
                 print(f"speed {kind} vs {kinds[0]}: " + ", ".join(f"{key} {r:.3f}x" for key, r in ratios.items()))
     print(f"load at the end: {' '.join(open('/proc/loadavg').read().split()[:3])}")
+    save("documents", {"pages": dict(counts), "chars": chars, "threads": args.threads, "rounds": args.rounds,
+                       "models": saved}, args.json, started)
 
 
 if __name__ == "__main__":

@@ -26,8 +26,10 @@ from pathlib import Path
 
 import requests
 
+from bench.results import machine, save
 from bench.runners import EngineProcess
 from ops.run_local import LocalStack
+from ocrcore.session import resolve_backend
 from worker.cores import plan_core_groups
 
 DATASET = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "sroie-dev" / "img"
@@ -79,12 +81,17 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--limit", type=int, default=30, help="first N receipts")
     parser.add_argument("--model", default="ppocrv6-small")
+    parser.add_argument("--json", type=Path, default=None,
+                        help="write the results here (default: bench/results/service_throughput-BACKEND-CxT.json)")
     args = parser.parse_args()
+    started = machine()
 
     images = sorted(DATASET.glob("*.jpg"))[: args.limit]
     datas = [image.read_bytes() for image in images]
     bodies = [{"image": base64.b64encode(data).decode()} for data in datas]
     plan = plan_core_groups(args.cores_per_group)
+    backend = resolve_backend(os.environ.get("OCR_BACKEND", "auto"))
+    layout = f"{len(plan.groups)}x{len(plan.groups[0])}"
     cpus = len(os.sched_getaffinity(0))
     env = {"OCR_WEB_WORKERS": "2", "OCR_DEFAULT_MODEL": args.model}
     if args.cores_per_group:
@@ -123,6 +130,12 @@ def main() -> None:
             print(f"ratio service/peer     {service_rate / peer_rate:.3f}x")
             print(f"one client, p50        {statistics.median(alone):.3f} s per receipt "
                   f"(p90 {statistics.quantiles(alone, n=10)[-1]:.3f} s)")
+            name = f"service_throughput-{backend}-{layout}"
+            save(name, {"backend": backend, "layout": layout, "children": len(plan.groups),
+                        "threads": len(plan.groups[0]), "clients": args.clients, "receipts": len(images),
+                        "rounds": args.rounds, "model": args.model, "service_rps": service_rate, "peer_rps": peer_rate,
+                        "ratio": service_rate / peer_rate, "p50_s": statistics.median(alone),
+                        "p90_s": statistics.quantiles(alone, n=10)[-1]}, args.json, started)
         finally:
             stack.stop_all()
             peer.close()
