@@ -221,44 +221,49 @@ def repo_root() -> Path:
     return Path(__file__).resolve().parents[2]
 
 
-def unacked_ids(redis: Redis) -> set[str]:
-    """Task ids (a job's id, or "<job id>:<part>") of the messages in kombu's `unacked` hash."""
-    ids = set()
-    for raw in redis.hvals("unacked"):
+def unacked(redis: Redis) -> dict[str, str]:
+    """kombu's `unacked` hash: delivery tag -> task id (a job's id, or "<job id>:<part>"). A
+    message restored to its queue and delivered again comes back under a new tag."""
+    held = {}
+    for tag, raw in redis.hgetall("unacked").items():
         try:
-            ids.add(json.loads(raw)[0]["headers"]["id"])
+            held[tag.decode()] = json.loads(raw)[0]["headers"]["id"]
         except (ValueError, KeyError, IndexError, TypeError):
-            ids.add("?")
-    return ids
+            held[tag.decode()] = "?"
+    return held
+
+
+def unacked_ids(redis: Redis) -> set[str]:
+    """Task ids of the messages in kombu's `unacked` hash."""
+    return set(unacked(redis).values())
 
 
 class UnackedWatch:
-    """Samples kombu's `unacked` hash every 50 ms in a thread (for at most `limit` seconds):
-    when each task's message was first seen held, and when it first left the hash
-    (acknowledged, or restored to its queue)."""
+    """Samples kombu's `unacked` hash every 50 ms in a thread (for at most `limit` seconds): when
+    each delivery (tag) held at the start left it (acknowledged, or restored to its queue;
+    a restored message taken again at once is a new delivery, so it is seen leaving)."""
 
     def __init__(self, stack: FaultStack, limit: float = 300):
         self.redis = stack.redis
-        self.seen: dict[str, float] = {}
-        self.left: dict[str, float] = {}
+        self.held = unacked(self.redis)  # tag -> task id, at the start
+        self.left: dict[str, float] = {}  # task id -> when its delivery held at the start left
         self._stop = threading.Event()
         self._deadline = time.monotonic() + limit
         self._thread = threading.Thread(target=self._loop, daemon=True)
         self._thread.start()
 
     def _loop(self) -> None:
-        while not self._stop.is_set() and time.monotonic() < self._deadline:
+        while not self._stop.is_set() and time.monotonic() < self._deadline and len(self.left) < len(self.held):
             try:
-                held = unacked_ids(self.redis)
+                tags = set(self.redis.hkeys("unacked"))
             except Exception:  # Redis away during a fault: sample again
                 self._stop.wait(0.05)
                 continue
             now = time.time()
-            for task in held:
-                self.seen.setdefault(task, now)
-            for task in self.seen.keys() - held:
-                self.left.setdefault(task, now)
-            self._stop.wait(0.05)
+            for tag, task in self.held.items():
+                if tag.encode() not in tags:
+                    self.left.setdefault(task, now)
+            self._stop.wait(0.02)
 
     def stop(self) -> None:
         self._stop.set()

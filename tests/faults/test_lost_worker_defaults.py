@@ -104,8 +104,8 @@ def kill_and_follow(stack: FaultStack, ids: list[str], scenario: str, **extra) -
     victim held back to the queue; report and check the bound."""
     victim = stack.pid("worker2")
     where = snapshot(stack, ids, victim)
-    held_at_kill = unacked_ids(stack.redis)
     watch = UnackedWatch(stack)
+    held_at_kill = set(watch.held.values())
     killed_at = time.time()
     stack.kill("worker2", signal.SIGKILL)
     final = poll_all(stack.base_url, ids, timeout=240)
@@ -234,9 +234,9 @@ def test_a_worker_killed_mid_fanned_out_pdf_with_jobs_queued_behind(stack, recei
 
 
 def kill_and_follow_document(stack: FaultStack, doc: str, behind: list[str], victim_pages) -> dict:
-    watch = UnackedWatch(stack)
-    held = unacked_ids(stack.redis)
     pages = victim_pages()
+    watch = UnackedWatch(stack)
+    held = set(watch.held.values())
     killed_at = time.time()
     stack.kill("worker2", signal.SIGKILL)
     final = poll_all(stack.base_url, [doc, *behind], timeout=300)
