@@ -221,47 +221,54 @@ def repo_root() -> Path:
     return Path(__file__).resolve().parents[2]
 
 
-def unacked(redis: Redis) -> dict[str, str]:
-    """kombu's `unacked` hash: delivery tag -> task id (a job's id, or "<job id>:<part>"). A
-    message restored to its queue and delivered again comes back under a new tag."""
-    held = {}
-    for tag, raw in redis.hgetall("unacked").items():
-        try:
-            held[tag.decode()] = json.loads(raw)[0]["headers"]["id"]
-        except (ValueError, KeyError, IndexError, TypeError):
-            held[tag.decode()] = "?"
-    return held
-
-
 def unacked_ids(redis: Redis) -> set[str]:
-    """Task ids of the messages in kombu's `unacked` hash."""
-    return set(unacked(redis).values())
+    """Task ids (a job's id, or "<job id>:<part>") of the messages in kombu's `unacked` hash."""
+    ids = set()
+    for raw in redis.hvals("unacked"):
+        try:
+            ids.add(json.loads(raw)[0]["headers"]["id"])
+        except (ValueError, KeyError, IndexError, TypeError):
+            ids.add("?")
+    return ids
 
 
 class UnackedWatch:
-    """Samples kombu's `unacked` hash every 50 ms in a thread (for at most `limit` seconds): when
-    each delivery (tag) held at the start left it (acknowledged, or restored to its queue;
-    a restored message taken again at once is a new delivery, so it is seen leaving)."""
+    """Samples kombu's unacked index every 20 ms in a thread (for at most `limit` seconds): when
+    each message held at the start left its holder (acknowledged, or restored to its queue).
+
+    A restored message keeps its delivery tag and is often taken again within a millisecond,
+    so its leaving is seen in the index: its entry goes, or its delivery time moves past the
+    one it had at the start (a new delivery, or a refresh by a live holder, worker/held.py)."""
 
     def __init__(self, stack: FaultStack, limit: float = 300):
         self.redis = stack.redis
-        self.held = unacked(self.redis)  # tag -> task id, at the start
-        self.left: dict[str, float] = {}  # task id -> when its delivery held at the start left
+        scores = dict(self.redis.zrange("unacked_index", 0, -1, withscores=True))
+        self.held: dict[bytes, tuple[str, float]] = {}  # tag -> (task id, delivery time at the start)
+        for tag, raw in self.redis.hgetall("unacked").items():
+            try:
+                task = json.loads(raw)[0]["headers"]["id"]
+            except (ValueError, KeyError, IndexError, TypeError):
+                task = "?"
+            self.held[tag] = (task, scores.get(tag, 0.0))
+        self.left: dict[str, float] = {}  # task id -> when it left its holder at the start
         self._stop = threading.Event()
         self._deadline = time.monotonic() + limit
         self._thread = threading.Thread(target=self._loop, daemon=True)
         self._thread.start()
 
+    def tasks(self) -> set[str]:
+        return {task for task, _ in self.held.values()}
+
     def _loop(self) -> None:
         while not self._stop.is_set() and time.monotonic() < self._deadline and len(self.left) < len(self.held):
             try:
-                tags = set(self.redis.hkeys("unacked"))
+                scores = dict(self.redis.zrange("unacked_index", 0, -1, withscores=True))
             except Exception:  # Redis away during a fault: sample again
-                self._stop.wait(0.05)
+                self._stop.wait(0.02)
                 continue
             now = time.time()
-            for tag, task in self.held.items():
-                if tag.encode() not in tags:
+            for tag, (task, score) in self.held.items():
+                if scores.get(tag, float("inf")) > score:
                     self.left.setdefault(task, now)
             self._stop.wait(0.02)
 

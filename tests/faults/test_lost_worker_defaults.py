@@ -105,7 +105,7 @@ def kill_and_follow(stack: FaultStack, ids: list[str], scenario: str, **extra) -
     victim = stack.pid("worker2")
     where = snapshot(stack, ids, victim)
     watch = UnackedWatch(stack)
-    held_at_kill = set(watch.held.values())
+    held_at_kill = watch.tasks()
     killed_at = time.time()
     stack.kill("worker2", signal.SIGKILL)
     final = poll_all(stack.base_url, ids, timeout=240)
@@ -236,7 +236,7 @@ def test_a_worker_killed_mid_fanned_out_pdf_with_jobs_queued_behind(stack, recei
 def kill_and_follow_document(stack: FaultStack, doc: str, behind: list[str], victim_pages) -> dict:
     pages = victim_pages()
     watch = UnackedWatch(stack)
-    held = set(watch.held.values())
+    held = watch.tasks()
     killed_at = time.time()
     stack.kill("worker2", signal.SIGKILL)
     final = poll_all(stack.base_url, [doc, *behind], timeout=300)
