@@ -24,27 +24,21 @@ each engine fed every page in turn (who goes first rotates), after one warm-up p
 from __future__ import annotations
 
 import argparse
-import io
 import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFilter, ImageFont
+from PIL import Image, ImageDraw, ImageFont
 
-from .metrics import edit_distance
 from ocrcore.session import BACKENDS, DEFAULT_BACKEND
 
+from .metrics import edit_distance
+from .pagekit import FONTS, MARGIN, PAGE, scan_damage, wrap
 from .runners import make_engine, ours_kinds
 
 TEXTS = Path(__file__).resolve().parent / "doctext"
-PAGE = (1240, 1754)
-MARGIN = 110
-FONTS = {
-    "en": ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf"),
-    "zh": ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc"),
-}
 SEED = 14
 PEER = "rapidocr"
 
@@ -54,23 +48,6 @@ class Page:
     lang: str
     jpeg: bytes
     lines: list[str]
-
-
-def _wrap(paragraph: str, font: ImageFont.FreeTypeFont, width: float, lang: str, indent: float) -> list[str]:
-    """Greedy wrapping: by words for English, by characters for Chinese."""
-    units = paragraph.split(" ") if lang == "en" else list(paragraph)
-    joiner = " " if lang == "en" else ""
-    lines, current, room = [], "", width - indent
-    for unit in units:
-        candidate = current + joiner + unit if current else unit
-        if current and font.getlength(candidate) > room:
-            lines.append(current)
-            current, room = unit, width
-        else:
-            current = candidate
-    if current:
-        lines.append(current)
-    return lines
 
 
 def make_page(lang: str, number: int, rng: np.random.Generator) -> Page:
@@ -88,7 +65,7 @@ def make_page(lang: str, number: int, rng: np.random.Generator) -> Page:
         paragraph = paragraphs[index % len(paragraphs)]
         index += 1
         indent = 2 * size if lang == "zh" else 0  # Chinese paragraphs start two characters in
-        wrapped = _wrap(paragraph, font, width, lang, indent)
+        wrapped = wrap(paragraph, font, width, lang, indent)
         if y + leading * len(wrapped) > PAGE[1] - MARGIN:
             break
         for i, text in enumerate(wrapped):
@@ -96,13 +73,7 @@ def make_page(lang: str, number: int, rng: np.random.Generator) -> Page:
             lines.append(text)
             y += leading
         y += leading // 2  # paragraph gap
-    image = image.rotate(float(rng.uniform(-1.0, 1.0)), resample=Image.BICUBIC, fillcolor=255)
-    image = image.filter(ImageFilter.GaussianBlur(float(rng.uniform(0.3, 0.8))))
-    pixels = np.asarray(image, dtype=np.float32) + rng.normal(0, 6, (PAGE[1], PAGE[0]))
-    image = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).convert("RGB")
-    buffer = io.BytesIO()
-    image.save(buffer, format="JPEG", quality=int(rng.integers(75, 90)))
-    return Page(lang, buffer.getvalue(), lines)
+    return Page(lang, scan_damage(image, rng), lines)
 
 
 def make_pages(per_language: int) -> list[Page]:

@@ -17,6 +17,7 @@ from enum import StrEnum
 from typing import Any, TypedDict
 
 from ocrcore.formats import PageResult
+from ocrcore.layout import Rulings
 from ocrcore.limits import OUTPUT_FORMATS, OutputFormat
 from ocrcore.types import TextLine, Word
 
@@ -259,13 +260,14 @@ def document_path(job: Job) -> Callable[[int], str]:
 
 def _line_to_json(line: TextLine) -> dict[str, Any]:
     words = None if line.words is None else [[word.text, word.bounding_box] for word in line.words]
-    return {"text": line.text, "confidence": line.confidence, "box": line.bounding_box, "words": words}
+    return {"text": line.text, "confidence": line.confidence, "box": line.bounding_box, "words": words,
+            "ink": line.ink_box}
 
 
 def _line_from_json(raw: dict[str, Any]) -> TextLine:
     words = raw.get("words")
     return TextLine(raw["text"], raw["confidence"], raw["box"],
-                    None if words is None else tuple(Word(text, box) for text, box in words))
+                    None if words is None else tuple(Word(text, box) for text, box in words), raw.get("ink"))
 
 
 @dataclass(frozen=True)
@@ -283,7 +285,8 @@ class PartOutcome:
         if self.page is not None:
             p = self.page
             page = {"page": p.page, "width": p.width, "height": p.height, "source": p.source,
-                    "lines": [_line_to_json(line) for line in p.lines]}
+                    "lines": [_line_to_json(line) for line in p.lines],
+                    "rulings": p.rulings.to_json() if p.rulings else None}
         return json.dumps({"page": page, "error": self.error, "seconds": self.seconds, "timings": self.timings,
                            "worker": self.worker}, ensure_ascii=False)
 
@@ -294,6 +297,6 @@ class PartOutcome:
         result = None
         if page is not None:
             result = PageResult(page["page"], page["width"], page["height"], page["source"],
-                                [_line_from_json(line) for line in page["lines"]])
+                                [_line_from_json(line) for line in page["lines"]], Rulings.from_json(page.get("rulings")))
         return cls(result, data.get("error"), float(data.get("seconds") or 0.0), dict(data.get("timings") or {}),
                    str(data.get("worker") or ""))
