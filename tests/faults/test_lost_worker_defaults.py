@@ -205,6 +205,12 @@ def test_a_worker_killed_with_several_jobs_reserved(stack, receipt_jpeg, text_pn
     # The survivor's two running jobs, the victim's two, and at least two more the victim reserved.
     held = wait_for(lambda: (n := len(unacked_ids(stack.redis) & set(ids))) >= 2 * CHILDREN + 2 and n,
                     "the victim never held more than its children run", timeout=60)
+    # A live worker's messages stay its own however long it holds them: past the visibility
+    # timeout and two sweeps, none was delivered a second time (worker/held.py refreshes them).
+    time.sleep(BOUND + 1)
+    logs = stack.log("worker") + stack.log("worker2")
+    redelivered = [job_id for job_id in ids if logs.count(f"ocr.run[{job_id}] received") > 1]
+    assert not redelivered, f"messages of a live worker handed out again: {redelivered}"
     figures = kill_and_follow(stack, ids, "defaults_killed_with_reserved", held_at_kill_count=held)
     assert figures["victim_messages"] >= 3, figures
 
