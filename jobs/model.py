@@ -259,13 +259,14 @@ def document_path(job: Job) -> Callable[[int], str]:
 
 def _line_to_json(line: TextLine) -> dict[str, Any]:
     words = None if line.words is None else [[word.text, word.bounding_box] for word in line.words]
-    return {"text": line.text, "confidence": line.confidence, "box": line.bounding_box, "words": words}
+    return {"text": line.text, "confidence": line.confidence, "box": line.bounding_box, "words": words,
+            "ink": line.ink_box}
 
 
 def _line_from_json(raw: dict[str, Any]) -> TextLine:
     words = raw.get("words")
     return TextLine(raw["text"], raw["confidence"], raw["box"],
-                    None if words is None else tuple(Word(text, box) for text, box in words))
+                    None if words is None else tuple(Word(text, box) for text, box in words), raw.get("ink"))
 
 
 @dataclass(frozen=True)

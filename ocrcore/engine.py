@@ -25,8 +25,8 @@ class PipelineConfig:
     cls: ClsConfig = field(default_factory=ClsConfig)
     rec: RecConfig = field(default_factory=RecConfig)
     min_confidence: float = 0.5  # lines read with less confidence are noise, not text
-    # Report each line's box fitted to the ink of the words read in it (the crop read
-    # is still the detector's box, margins included, which the recogniser expects).
+    # Give each line an ink_box fitted to the words read in it, beside its bounding_box (the
+    # detector's, margins included: the crop the recogniser reads and the box PaddleOCR reports).
     ink_boxes: bool = True
     max_pixels: int = DEFAULT_MAX_PIXELS
 
@@ -163,13 +163,17 @@ def _warmup_page() -> np.ndarray:
 
 
 def _line(rec: Recognition, quad: np.ndarray, flipped: bool, ink: bool) -> TextLine:
-    """The reported line: its box fitted to the text (ink) or the detector's, and its words'
-    boxes from the recogniser's positions. A line of one word is that word: both get one box."""
-    box = _corners(_fitted(quad, rec.box, flipped) if ink and rec.box else quad)
+    """The reported line: the detector's box as `bounding_box` (PaddleOCR's convention, what
+    users and ground truths such as SROIE's expect), the box fitted to the words read in it
+    as `ink_box`, and its words' boxes from the recogniser's positions. A line of one word
+    is that word: the word gets the ink box."""
+    box = _corners(quad)
+    ink_box = _corners(_fitted(quad, rec.box, flipped)) if ink and rec.box else None
     words = tuple(Word(w, _corners(span_quad(quad, (x0, x1, y0, y1), flipped))) for w, x0, x1, y0, y1 in rec.words)
     if len(words) == 1:
-        words = (Word(words[0].text, box),)
-    return TextLine(text=rec.text, confidence=round(rec.confidence, 4), bounding_box=box, words=words)
+        words = (Word(words[0].text, ink_box or box),)
+    return TextLine(text=rec.text, confidence=round(rec.confidence, 4), bounding_box=box, words=words,
+                    ink_box=ink_box if ink_box != box else None)
 
 
 def _corners(quad: np.ndarray) -> list[list[int]]:
