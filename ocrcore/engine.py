@@ -145,8 +145,10 @@ class OcrEngine:
             # page, and detection ran 1.2-1.4x slower than RapidOCR's on the same model.
             # Detection keeps no per-shape kernels on OpenVINO (session.OV_RUNTIME_CACHE_CAPACITY).
             det=load_model(self.backend, path(model_set.det), self.threads, arena=True, shape_cache=False),
-            cls=shared_cls or load_model(self.backend, path(model_set.cls), self.threads),
-            rec=load_model(self.backend, path(model_set.rec), self.threads),
+            cls=shared_cls or load_model(self.backend, path(model_set.cls), self.threads, lanes=self.threads),
+            # Recognition runs a lane per thread: one call per core on its own batch of lines,
+            # not each call split across the cores (session.run_in_lanes has the figures).
+            rec=load_model(self.backend, path(model_set.rec), self.threads, lanes=self.threads),
             charset=load_charset(path(model_set.dictionary)),
         )
 

@@ -6,13 +6,14 @@ spacing.py); confidence is the mean probability of the characters the model emit
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from .session import Model, bucket_width, padded_rows
+from .session import Model, bucket_width, padded_rows, run_in_lanes
 from .spacing import fit_to_ink, glyphs, recover_spaces, word_spans
 
 HEIGHT = 48
@@ -45,24 +46,32 @@ def load_charset(path: Path) -> list[str]:
 
 
 def recognize(model: Model, charset: list[str], crops: list[np.ndarray], config: RecConfig) -> list[Recognition]:
-    """Recognise crops batched by similar width so little of each batch is padding."""
+    """Recognise crops batched by similar width so little of each batch is padding; the
+    batches run on the model's lanes, widest first (session.run_in_lanes)."""
     ratios = [c.shape[1] / c.shape[0] for c in crops]
     order = np.argsort(ratios, kind="stable")
+    groups = [order[start : start + config.batch_size] for start in range(0, len(order), config.batch_size)]
+
+    def job(indices: np.ndarray) -> Callable[[int], list[Recognition]]:
+        def run(lane: int) -> list[Recognition]:
+            widest = max(math.ceil(HEIGHT * ratios[i]) for i in indices)
+            rows = len(indices)
+            if model.shape_buckets:  # a bounded set of shapes (see session.py); padding reads as blank
+                batch_width = bucket_width(widest, config.min_width, config.width_step)
+                rows = padded_rows(rows)
+            else:
+                batch_width = max(config.min_width, math.ceil(widest / config.width_step) * config.width_step)
+            batch = np.zeros((rows, 3, HEIGHT, batch_width), dtype=np.float32)
+            widths = [_fill(batch[row], crops[i], batch_width) for row, i in enumerate(indices)]
+            probs = model(batch, lane)
+            return [_ctc_greedy(probs[row], charset, crops[i], widths[row]) for row, i in enumerate(indices)]
+
+        return run
+
     results: list[Recognition | None] = [None] * len(crops)
-    for start in range(0, len(order), config.batch_size):
-        indices = order[start : start + config.batch_size]
-        widest = max(math.ceil(HEIGHT * ratios[i]) for i in indices)
-        rows = len(indices)
-        if model.shape_buckets:  # a bounded set of shapes (see session.py); padding reads as blank
-            batch_width = bucket_width(widest, config.min_width, config.width_step)
-            rows = padded_rows(rows)
-        else:
-            batch_width = max(config.min_width, math.ceil(widest / config.width_step) * config.width_step)
-        batch = np.zeros((rows, 3, HEIGHT, batch_width), dtype=np.float32)
-        widths = [_fill(batch[row], crops[i], batch_width) for row, i in enumerate(indices)]
-        probs = model(batch)
-        for row, i in enumerate(indices):
-            results[i] = _ctc_greedy(probs[row], charset, crops[i], widths[row])
+    for indices, found in zip(groups[::-1], run_in_lanes(model, [job(g) for g in groups[::-1]])):
+        for i, recognition in zip(indices, found):
+            results[i] = recognition
     return results  # type: ignore[return-value]
 
 
