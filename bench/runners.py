@@ -26,7 +26,8 @@ def _make_ours(model: str, threads: int, overrides: dict):
         det=replace(DetConfig(), **overrides.get("det", {})),
         rec=replace(RecConfig(), **overrides.get("rec", {})),
     )
-    engine = OcrEngine(threads=threads, default_model=model, config=config, backend=overrides.get("backend", "onnxruntime"))
+    engine = OcrEngine(threads=threads, default_model=model, config=config, backend=overrides.get("backend", "onnxruntime"),
+                       lanes=overrides.get("lanes"))
 
     def run(data: bytes):
         result = engine.run(data)

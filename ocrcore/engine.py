@@ -53,9 +53,11 @@ class OcrEngine:
         default_model: str | None = None,
         config: PipelineConfig | None = None,
         backend: str | None = None,  # None: session.DEFAULT_BACKEND ("auto")
+        lanes: int | None = None,  # recognition and orientation calls at once; None: one per thread
     ):
         self.backend = resolve_backend(backend or DEFAULT_BACKEND)  # what runs: never "auto"
         self.threads = threads
+        self.lanes = max(1, lanes if lanes is not None else threads)
         self.models_dir = Path(models_dir) if models_dir else registry.models_dir()
         self.default_model = registry.get_model_set(default_model).name
         self.config = config or PipelineConfig()
@@ -145,10 +147,10 @@ class OcrEngine:
             # page, and detection ran 1.2-1.4x slower than RapidOCR's on the same model.
             # Detection keeps no per-shape kernels on OpenVINO (session.OV_RUNTIME_CACHE_CAPACITY).
             det=load_model(self.backend, path(model_set.det), self.threads, arena=True, shape_cache=False),
-            cls=shared_cls or load_model(self.backend, path(model_set.cls), self.threads, lanes=self.threads),
+            cls=shared_cls or load_model(self.backend, path(model_set.cls), self.threads, lanes=self.lanes),
             # Recognition runs a lane per thread: one call per core on its own batch of lines,
             # not each call split across the cores (session.run_in_lanes has the figures).
-            rec=load_model(self.backend, path(model_set.rec), self.threads, lanes=self.threads),
+            rec=load_model(self.backend, path(model_set.rec), self.threads, lanes=self.lanes),
             charset=load_charset(path(model_set.dictionary)),
         )
 
