@@ -60,10 +60,15 @@ def test_an_error_in_a_lane_reaches_the_caller_and_stops_the_others():
 @pytest.mark.parametrize("backend", ["onnxruntime", "openvino"])
 def test_lanes_read_what_one_call_at_a_time_reads(backend):
     data = encode(text_image(), "PNG")
-    laned = OcrEngine(threads=2, backend=backend)
+    laned = OcrEngine(threads=2, backend=backend, lanes=2)
     single = OcrEngine(threads=1, backend=backend)
     assert laned._models(laned.default_model).rec.lanes == 2
     assert single._models(single.default_model).rec.lanes == 1
     a, b = laned.run(data).lines, single.run(data).lines
     assert [line.text for line in a] == [line.text for line in b] == list(LINES)
     assert [line.confidence for line in a] == pytest.approx([line.confidence for line in b], abs=1e-3)
+
+
+def test_onnxruntime_gets_a_lane_per_thread_and_openvino_one_by_default():
+    assert OcrEngine(threads=2, backend="onnxruntime").lanes == 2
+    assert OcrEngine(threads=2, backend="openvino").lanes == 1
