@@ -26,27 +26,22 @@ each engine fed every page in turn (who goes first rotates), after one warm-up p
 from __future__ import annotations
 
 import argparse
-import io
 import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFilter, ImageFont
+from PIL import Image, ImageDraw, ImageFont
 
-from .metrics import edit_distance
 from ocrcore.session import BACKENDS, DEFAULT_BACKEND
 
+from .metrics import edit_distance
+from .pagekit import FONTS, MARGIN, PAGE, scan_damage, wrap
+from .results import json_option, machine, save
 from .runners import PEERS, make_engine, ours_kinds
 
 TEXTS = Path(__file__).resolve().parent / "doctext"
-PAGE = (1240, 1754)
-MARGIN = 110
-FONTS = {
-    "en": ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf"),
-    "zh": ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc"),
-}
 SEED = 14
 
 
@@ -55,23 +50,6 @@ class Page:
     lang: str
     jpeg: bytes
     lines: list[str]
-
-
-def _wrap(paragraph: str, font: ImageFont.FreeTypeFont, width: float, lang: str, indent: float) -> list[str]:
-    """Greedy wrapping: by words for English, by characters for Chinese."""
-    units = paragraph.split(" ") if lang == "en" else list(paragraph)
-    joiner = " " if lang == "en" else ""
-    lines, current, room = [], "", width - indent
-    for unit in units:
-        candidate = current + joiner + unit if current else unit
-        if current and font.getlength(candidate) > room:
-            lines.append(current)
-            current, room = unit, width
-        else:
-            current = candidate
-    if current:
-        lines.append(current)
-    return lines
 
 
 def make_page(lang: str, number: int, rng: np.random.Generator) -> Page:
@@ -89,7 +67,7 @@ def make_page(lang: str, number: int, rng: np.random.Generator) -> Page:
         paragraph = paragraphs[index % len(paragraphs)]
         index += 1
         indent = 2 * size if lang == "zh" else 0  # Chinese paragraphs start two characters in
-        wrapped = _wrap(paragraph, font, width, lang, indent)
+        wrapped = wrap(paragraph, font, width, lang, indent)
         if y + leading * len(wrapped) > PAGE[1] - MARGIN:
             break
         for i, text in enumerate(wrapped):
@@ -97,13 +75,7 @@ def make_page(lang: str, number: int, rng: np.random.Generator) -> Page:
             lines.append(text)
             y += leading
         y += leading // 2  # paragraph gap
-    image = image.rotate(float(rng.uniform(-1.0, 1.0)), resample=Image.BICUBIC, fillcolor=255)
-    image = image.filter(ImageFilter.GaussianBlur(float(rng.uniform(0.3, 0.8))))
-    pixels = np.asarray(image, dtype=np.float32) + rng.normal(0, 6, (PAGE[1], PAGE[0]))
-    image = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).convert("RGB")
-    buffer = io.BytesIO()
-    image.save(buffer, format="JPEG", quality=int(rng.integers(75, 90)))
-    return Page(lang, buffer.getvalue(), lines)
+    return Page(lang, scan_damage(image, rng), lines)
 
 
 def make_pages(per_language: int) -> list[Page]:
@@ -178,6 +150,7 @@ def main() -> None:
     parser.add_argument("--backends", nargs="+", default=[DEFAULT_BACKEND], help=f"ours on each of {BACKENDS}")
     parser.add_argument("--rounds", type=int, default=1, help="timed passes over the pages")
     parser.add_argument("--peers", nargs="*", default=list(PEERS), choices=PEERS)
+    json_option(parser, "documents")
     args = parser.parse_args()
 
     pages = make_pages(args.pages)
@@ -191,9 +164,15 @@ def main() -> None:
     print(f"document pages: {counts['zh']} Chinese ({chars['zh']} chars), {counts['en']} English ({chars['en']} chars), seed {SEED}")
     ours = ours_kinds(args.backends)
     kinds = ours + list(args.peers)
+    started = machine()
+    saved: dict[str, dict] = {}
     print(f"load {' '.join(open('/proc/loadavg').read().split()[:3])}, {args.threads} threads, {args.rounds} round(s)")
     for model in args.models:
         scores, times = bench_model(model, args.threads, pages, kinds, args.rounds)
+        saved[model] = {kind: {"zh_cer": scores[kind]["zh"].cer, "en_cer": scores[kind]["en"].cer,
+                               "en_word_f1": scores[kind]["en"].word_f1,
+                               **{(key if key == "peak_rss_mb" else f"{key}_s"): value
+                                  for key, value in times[kind].items()}} for kind in kinds}
         print(f"\n== {model} ==")
         print(f"{'metric':<14}" + "".join(f"{k:>15}" for k in kinds))
         rows = [("zh CER", lambda s: s["zh"].cer), ("en CER", lambda s: s["en"].cer), ("en word F1", lambda s: s["en"].word_f1)]
@@ -212,6 +191,8 @@ def main() -> None:
                 ratios = {key: times[kinds[0]][key] / times[kind][key] for key in ("total", "det", "rec") if times[kind].get(key)}
                 print(f"speed {kind} vs {kinds[0]}: " + ", ".join(f"{key} {r:.3f}x" for key, r in ratios.items()))
     print(f"load at the end: {' '.join(open('/proc/loadavg').read().split()[:3])}")
+    save("documents", {"pages": dict(counts), "chars": chars, "threads": args.threads, "rounds": args.rounds,
+                       "models": saved}, args.json, started)
 
 
 if __name__ == "__main__":

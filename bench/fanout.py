@@ -40,6 +40,8 @@ from typing import Any
 import requests
 from PIL import Image
 
+from bench.results import machine, save
+from ocrcore.session import resolve_backend
 from ops.run_local import LocalStack
 from worker.cores import plan_core_groups
 
@@ -177,7 +179,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2, help="runs of the timed document in each mode")
     parser.add_argument("--calls", type=int, default=10, help="sync calls in each fairness sample")
     parser.add_argument("--cores-per-group", type=int, default=1, help="OCR_CORES_PER_GROUP of the stack")
+    parser.add_argument("--json", type=Path, default=None,
+                        help="write the results here (default: bench/results/fanout-BACKEND.json)")
     args = parser.parse_args()
+    started = machine()
+    backend = resolve_backend(os.environ.get("OCR_BACKEND", "auto"))
 
     document, big = scanned_pdf(args.pages), scanned_pdf(args.big)
     receipt = sorted(RECEIPTS.glob("*.jpg"))[0].read_bytes()
@@ -252,6 +258,13 @@ def main() -> None:
                   f"B {at_first_finish[1]}/{args.pages} pages")
             print(f"   finished after: A {finished[a]:.1f} s, B {finished[b]:.1f} s "
                   f"(both progress: {'yes' if min(at_first_finish) >= args.pages // 2 else 'NO'})")
+            name = "fanout-" + backend + (f"-cpg{args.cores_per_group}" if args.cores_per_group != 1 else "")
+            save(name, {"backend": backend, "children": service.children, "cores_per_group": args.cores_per_group,
+                        "pages": args.pages, "big": args.big, "calls": args.calls, "parallel_ceiling": ceiling,
+                        "one_task_s": statistics.median(one), "page_tasks_s": statistics.median(fan),
+                        "speedup": ratio, "identical": same, "sync_idle_s": p50_idle, "sync_busy_s": p50_busy,
+                        "sync_ratio": p50_busy / p50_idle, "pages_at_first_finish": at_first_finish},
+                 args.json, started)
         finally:
             service.close()
 

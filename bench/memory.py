@@ -20,6 +20,8 @@ import psutil
 from ocrcore import OcrEngine, OcrOptions
 from ocrcore.session import BACKENDS
 
+from .results import json_option, machine, save
+
 DATASET = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "sroie-dev"
 LIMIT = 0.15  # the growth the issue allows from run 30 to the last
 
@@ -53,16 +55,18 @@ def main() -> None:
     parser.add_argument("--model", default=None)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--backend", nargs="+", default=["onnxruntime", "openvino-bf16"], choices=BACKENDS)
-    parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)  # one backend, marks on the last line
+    parser.add_argument("--marks", action="store_true", help=argparse.SUPPRESS)  # one backend, marks on the last line
+    json_option(parser, "memory")
     args = parser.parse_args()
-    if len(args.backend) == 1:
+    started = machine()
+    if args.marks:
         marks = measure(args.backend[0], args.runs, args.model, args.threads)
-        print(json.dumps(marks) if args.json else summary(args.backend[0], marks, args.runs), flush=True)
+        print(json.dumps(marks), flush=True)
         return
     results = {}
     for backend in dict.fromkeys(args.backend):
         command = [sys.executable, "-m", "bench.memory", "--runs", str(args.runs), "--threads", str(args.threads),
-                   "--backend", backend, "--json"] + (["--model", args.model] if args.model else [])
+                   "--backend", backend, "--marks"] + (["--model", args.model] if args.model else [])
         repo = Path(__file__).resolve().parents[1]
         out = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True, cwd=repo)
         lines = out.stdout.strip().splitlines()
@@ -70,6 +74,9 @@ def main() -> None:
         results[backend] = {int(run): rss for run, rss in json.loads(lines[-1]).items()}
     for backend, marks in results.items():
         print(summary(backend, marks, args.runs))
+    save("memory", {"runs": args.runs, "model": args.model, "threads": args.threads,
+                    "rss_mib": {backend: {str(run): rss for run, rss in marks.items()} for backend, marks in results.items()}},
+         args.json, started)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,8 @@ from ocrcore import OcrEngine
 from worker.cores import plan_core_groups
 from ops.run_local import LocalStack
 
+from .results import json_option, machine, save
+
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_IMAGES = [REPO.parent / "shared" / "datasets" / "sroie-dev" / "img" / "000.jpg"]
 
@@ -77,7 +79,10 @@ def main() -> None:
     parser.add_argument("images", nargs="*", type=Path,
                         help="default: a SROIE receipt and a small generated text image")
     parser.add_argument("--repeat", type=int, default=10)
+    json_option(parser, "service_overhead")
     args = parser.parse_args()
+    started = machine()
+    figures: dict[str, dict[str, float]] = {}
 
     group = plan_core_groups(children=1).groups[0]
     with tempfile.TemporaryDirectory(prefix="service-overhead-") as tmp:
@@ -100,6 +105,10 @@ def main() -> None:
                 t = measure(image, base_url, engine, args.repeat)
                 transport = statistics.median([j - w for j, w in zip(t["json"], t["worker_time"])])
                 overhead = statistics.median(t["json"]) - statistics.median(t["inproc"])
+                figures[image.name] = {f"{key}_ms": statistics.median(t[key]) * 1000
+                                       for key in ("inproc", "worker_time", "json", "multipart")}
+                figures[image.name].update(worker_ms=figures[image.name].pop("worker_time_ms"),
+                                           transport_ms=transport * 1000, overhead_ms=overhead * 1000)
                 print(f"{image.name:<16}{median_ms(t['inproc']):>11}{median_ms(t['worker_time']):>9}"
                       f"{median_ms(t['json']):>11}{median_ms(t['multipart']):>11}"
                       f"{transport * 1000:>11.1f}{overhead * 1000:>10.1f}")
@@ -108,6 +117,7 @@ def main() -> None:
                   "\noverhead  = median /ocr JSON round trip - median in-process run")
         finally:
             stack.stop_all()
+    save("service_overhead", {"repeat": args.repeat, "images": figures}, args.json, started)
 
 
 if __name__ == "__main__":

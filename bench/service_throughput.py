@@ -33,8 +33,10 @@ from pathlib import Path
 
 import requests
 
+from bench.results import machine, save
 from bench.runners import PEERS, EngineProcess
 from ops.run_local import LocalStack
+from ocrcore.session import resolve_backend
 from worker.cores import plan_core_groups
 
 DATASET = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "sroie-dev" / "img"
@@ -101,18 +103,24 @@ def main() -> None:
     parser.add_argument("--model", default="ppocrv6-small")
     parser.add_argument("--peers", nargs="+", default=list(PEERS), choices=PEERS)
     parser.add_argument("--pdf-pages", type=int, default=8, help="the cold PDF's pages (0: none)")
+    parser.add_argument("--json", type=Path, default=None,
+                        help="write the results here (default: bench/results/service_throughput-BACKEND-CxT.json)")
     args = parser.parse_args()
+    started = machine()
 
     images = sorted(DATASET.glob("*.jpg"))[: args.limit]
     datas = [image.read_bytes() for image in images]
     bodies = [{"image": base64.b64encode(data).decode()} for data in datas]
     plan = plan_core_groups(args.cores_per_group)
+    backend = resolve_backend(os.environ.get("OCR_BACKEND", "auto"))
+    layout = f"{len(plan.groups)}x{len(plan.groups[0])}"
     cpus = len(os.sched_getaffinity(0))
     env = {"OCR_WEB_WORKERS": "2", "OCR_DEFAULT_MODEL": args.model, "OCR_SYNC_TIMEOUT": "900"}
     if args.cores_per_group:
         env["OCR_CORES_PER_GROUP"] = str(args.cores_per_group)
     peers = {name: EngineProcess(name, args.model, cpus) for name in args.peers}
     pdf, page_images = scanned_pdf(args.pdf_pages) if args.pdf_pages else (b"", [])
+    pdf_figures: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="service-throughput-") as tmp:
         stack = LocalStack(env=env, log_dir=Path(tmp))
         try:
@@ -123,19 +131,21 @@ def main() -> None:
             for peer in peers.values():
                 peer(datas[0])
             if pdf:
-                started = time.perf_counter()
+                t0 = time.perf_counter()
                 response = requests.post(f"{base_url}/ocr", files={"file": ("scan.pdf", pdf, "application/pdf")},
                                          timeout=900)
-                cold = time.perf_counter() - started
+                cold = time.perf_counter() - t0
                 if response.status_code != 200:
                     raise SystemExit(f"the service refused the PDF: {response.status_code} {response.text[:200]}")
                 print(f"{args.pdf_pages}-page scanned PDF through /ocr on the fresh service: {cold:.2f} s")
+                pdf_figures["service_s"] = cold
                 for name, peer in peers.items():
-                    started = time.perf_counter()
+                    t0 = time.perf_counter()
                     for image in page_images:
                         peer(image)
-                    seconds = time.perf_counter() - started
+                    seconds = time.perf_counter() - t0
                     print(f"  {name} in-process on its page images: {seconds:.2f} s; service {seconds / cold:.3f}x")
+                    pdf_figures[f"{name}_s"] = seconds
             service_phase(base_url, bodies[: len(plan.groups) * 2], args.clients)  # every child warm
             print(f"\n{len(images)} receipts, {args.model}; service: {len(plan.groups)} child(ren) x "
                   f"{len(plan.groups[0])} thread(s), {args.clients} clients; peers in-process ({', '.join(peers)}), "
@@ -149,21 +159,31 @@ def main() -> None:
                     if phase == "service":
                         service_s.append(service_phase(base_url, bodies, args.clients))
                     else:
-                        started = time.perf_counter()
+                        t0 = time.perf_counter()
                         for data in datas:
                             peers[phase](data)
-                        peer_s[phase].append(time.perf_counter() - started)
+                        peer_s[phase].append(time.perf_counter() - t0)
                 print(f"round {round_no + 1}: service {len(images) / service_s[-1]:.3f} img/s, "
                       + ", ".join(f"{name} {len(images) / s[-1]:.3f} img/s" for name, s in peer_s.items()))
             alone = latencies(base_url, bodies)
             service_rate = len(images) * args.rounds / sum(service_s)
             print(f"\nservice throughput     {service_rate:.3f} img/s")
-            for name, seconds in peer_s.items():
-                peer_rate = len(images) * args.rounds / sum(seconds)
+            peer_rates = {name: len(images) * args.rounds / sum(seconds) for name, seconds in peer_s.items()}
+            for name, peer_rate in peer_rates.items():
                 print(f"{name + ' in-process':<22} {peer_rate:.3f} img/s; "
                       f"ratio service/{name} {service_rate / peer_rate:.3f}x")
             print(f"one client, p50        {statistics.median(alone):.3f} s per receipt "
                   f"(p90 {statistics.quantiles(alone, n=10)[-1]:.3f} s)")
+            name = f"service_throughput-{backend}-{layout}"
+            save(name, {"backend": backend, "layout": layout, "children": len(plan.groups),
+                        "threads": len(plan.groups[0]), "clients": args.clients, "receipts": len(images),
+                        "rounds": args.rounds, "model": args.model, "service_rps": service_rate,
+                        # peer_rps and ratio: RapidOCR's, as before; every peer's under "peers"
+                        "peer_rps": peer_rates.get("rapidocr"),
+                        "ratio": service_rate / peer_rates["rapidocr"] if "rapidocr" in peer_rates else None,
+                        "peers": {name: {"rps": r, "ratio": service_rate / r} for name, r in peer_rates.items()},
+                        "pdf": pdf_figures, "p50_s": statistics.median(alone),
+                        "p90_s": statistics.quantiles(alone, n=10)[-1]}, args.json, started)
         finally:
             stack.stop_all()
             for peer in peers.values():

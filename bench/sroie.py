@@ -23,6 +23,7 @@ from pathlib import Path
 from .metrics import Line, Tally, load_ground_truth
 from ocrcore.session import BACKENDS, DEFAULT_BACKEND
 
+from .results import json_option, machine, save
 from .runners import PEERS, make_engine, ours_kinds
 
 DATASET = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "sroie-dev"
@@ -86,7 +87,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=0, help="first N images only")
     parser.add_argument("--rounds", type=int, default=1, help="timed passes over the images")
     parser.add_argument("--overrides", type=json.loads, default={}, help='ours only, e.g. {"det": {"limit_side": 1280}}')
-    parser.add_argument("--json", type=Path, help="also write the figures here")
+    json_option(parser, "sroie")
     parser.add_argument("--backends", nargs="+", default=[DEFAULT_BACKEND], help=f"ours on each of {BACKENDS}")
     parser.add_argument("--peers", nargs="*", default=list(PEERS), choices=PEERS, help="peers beside ours (none: ours only)")
     args = parser.parse_args()
@@ -95,6 +96,7 @@ def main() -> None:
     if args.limit:
         images = images[: args.limit]
     kinds = ours_kinds(args.backends) + list(args.peers)
+    started = machine()
     load = " ".join(open("/proc/loadavg").read().split()[:3])
     print(f"sroie-dev: {len(images)} images, {args.threads} threads, {args.rounds} round(s); {time.strftime('%Y-%m-%d %H:%M')}; load {load}")
     results = {}
@@ -102,8 +104,8 @@ def main() -> None:
         results[model] = bench_model(model, args.threads, images, args.rounds, args.overrides, kinds)
         print_report(model, results[model])
     print(f"load at the end: {' '.join(open('/proc/loadavg').read().split()[:3])}")
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2))
+    save("sroie", {"images": len(images), "threads": args.threads, "rounds": args.rounds, "models": results},
+         args.json, started)
 
 
 if __name__ == "__main__":

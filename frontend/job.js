@@ -154,6 +154,8 @@ async function submit(ev) {
   form.append('output_format', el.outputFormat.value);
   form.append('force_ocr', el.forceOcr.checked ? 'true' : 'false');
   form.append('paginate_output', el.paginate.checked ? 'true' : 'false');
+  // JSON results come with each page's layout, drawn over the page as numbered blocks.
+  if (el.outputFormat.value === 'json') form.append('layout', 'true');
   // The form takes pages as people count them, from 1; the API's page_range counts from 0.
   const pageRange = pageRangeForApi(el.pageRange.value);
   if (pageRange.error) {

@@ -1,9 +1,10 @@
 // The result model: every job result shape the UI knows (an image's lines, a PDF's pages,
 // several files, a text format's output, searchable PDFs to download) normalised into one structure:
-//   {kind: 'lines', pages: [{label, width, height, image, source, lines, error?}], lines, text, processingTime, raw, files}
+//   {kind: 'lines', pages: [{label, width, height, image, source, lines, blocks, error?}], lines, text, processingTime, raw, files}
 //   {kind: 'text', text, processingTime, raw, files}
 //   {kind: 'documents', documents: [{url, filename, bytes, pages, files}], failed: [{name, error}], text: '', ...}
-// where a line is {text, confidence, points: [[x, y], ...], index}.
+// where a line is {text, confidence, points: [[x, y], ...], index} and a block (layout=true) is
+// {type, order, box: [x0, y0, x1, y1]}, numbered from 1 in reading order.
 
 import { sentence } from './util.js';
 
@@ -24,11 +25,28 @@ function cleanLine(line) {
   };
 }
 
+const BLOCK_TYPES = new Set(['heading', 'paragraph', 'list_item', 'table', 'caption', 'header', 'footer']);
+
+// A page's layout blocks ({blocks: [{type, bbox}]}), numbered in reading order; [] without one.
+function blocksOf(layout) {
+  if (!layout || !Array.isArray(layout.blocks)) return [];
+  const out = [];
+  for (const block of layout.blocks) {
+    const box = Array.isArray(block && block.bbox) ? block.bbox.map(Number) : [];
+    if (box.length !== 4 || !box.every(Number.isFinite) || !BLOCK_TYPES.has(block.type)) continue;
+    out.push({ type: block.type, order: out.length + 1, box });
+  }
+  return out;
+}
+
 // One file's result as pages of lines: an image ({results}) or a document ({pages}); else null.
 function pagesOf(result, name, imageUrl) {
   if (!result || typeof result !== 'object') return null;
   if (Array.isArray(result.results)) {
-    return [{ label: name, width: null, height: null, image: imageUrl, source: null, lines: result.results.map(cleanLine) }];
+    return [{
+      label: name, width: null, height: null, image: imageUrl, source: null, lines: result.results.map(cleanLine),
+      blocks: blocksOf(result.layout),
+    }];
   }
   if (Array.isArray(result.pages) && result.pages.every((p) => p && Array.isArray(p.results))) {
     return result.pages.map((p, i) => ({
@@ -38,6 +56,7 @@ function pagesOf(result, name, imageUrl) {
       image: null,
       source: p.source ? String(p.source) : null,
       lines: p.results.map(cleanLine),
+      blocks: blocksOf(p.layout),
     }));
   }
   return null;

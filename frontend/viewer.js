@@ -22,6 +22,7 @@ export function renderPages(parsed) {
     const stage = document.createElement('div');
     stage.className = 'stage';
     const svg = svgEl('svg', { class: 'overlay', preserveAspectRatio: 'none', role: 'group', 'aria-label': 'Detected text boxes' });
+    svg.append(blockLayer(page.blocks || [], labelSize(page.lines)));
     for (const line of page.lines) {
       if (line.points.length < 3) continue;
       const polygon = svgEl('polygon', {
@@ -69,6 +70,32 @@ export function renderPages(parsed) {
     el.viewport.append(figure);
     if (entry.width && entry.height) sizeStage(entry);
   }
+}
+
+// The page's layout blocks under the line boxes: a frame per block, its reading-order number
+// and type in a tag at its top left (e.g. "3 heading"), as large as the page's usual text.
+function labelSize(lines) {
+  const heights = lines.filter((l) => l.points.length >= 3)
+    .map((l) => Math.max(...l.points.map((p) => p[1])) - Math.min(...l.points.map((p) => p[1])))
+    .sort((a, b) => a - b);
+  return heights.length ? Math.max(10, 0.8 * heights[Math.floor(heights.length / 2)]) : 14;
+}
+
+function blockLayer(blocks, size) {
+  const group = svgEl('g', { class: 'blocks', 'aria-label': 'Layout blocks in reading order' });
+  for (const block of blocks) {
+    const [x0, y0, x1, y1] = block.box;
+    const item = svgEl('g', { class: `block block-${block.type}`, 'data-order': block.order, 'data-type': block.type });
+    item.append(svgEl('rect', {
+      x: x0 - 4, y: y0 - 4, width: Math.max(1, x1 - x0 + 8), height: Math.max(1, y1 - y0 + 8),
+      'vector-effect': 'non-scaling-stroke',
+    }));
+    const label = svgEl('text', { x: x0 - 4, y: y0 - 8, class: 'block-label', 'font-size': size });
+    label.textContent = `${block.order} ${block.type.replace('_', ' ')}`;
+    item.append(label);
+    group.append(item);
+  }
+  return group;
 }
 
 // Without an image to show, reconstruct the page: its lines' text drawn inside their boxes.

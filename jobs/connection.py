@@ -116,14 +116,19 @@ def connect(settings: Settings, *, socket_timeout: float, connect_timeout: float
 
 
 def broker_transport_options(settings: Settings) -> dict[str, Any]:
-    """kombu's transport options: the visibility timeout, and the master's name with Sentinel."""
+    """kombu's transport options: the visibility timeout and its sweep, and the master's name with Sentinel."""
     options: dict[str, Any] = {
+        # A held message's delivery time is refreshed every heartbeat interval by the worker
+        # holding it (worker/held.py); one that stops moving for this long lost its worker.
         "visibility_timeout": settings.broker_visibility_timeout,
-        # Sweep for messages whose worker died every 10 s (kombu's default scans every 10th sweep,
-        # ~100 s): a dead worker's message comes back soon after its visibility timeout. Its job has
-        # usually been re-queued through its lease already; `start` then skips the message.
-        "unacked_restore_interval": 10,
+        # Every worker sweeps for such messages each heartbeat interval (kombu's default scans
+        # every 10th of its 10 s sweeps, ~100 s), so they are back within the visibility
+        # timeout + 2 intervals. The sweep's mutex expires after one interval: a worker killed
+        # mid-sweep (a few ms of each interval) delays the next sweep by one interval, not by
+        # kombu's default 300 s.
+        "unacked_restore_interval": settings.heartbeat_interval,
         "unacked_restore_throttle": 1,
+        "unacked_mutex_expire": settings.heartbeat_interval,
     }
     if sentinel_target(settings.redis_url) is not None:
         options["master_name"] = settings.redis_sentinel_master

@@ -17,6 +17,7 @@ from enum import StrEnum
 from typing import Any, TypedDict
 
 from ocrcore.formats import PageResult
+from ocrcore.layout import Rulings
 from ocrcore.limits import OUTPUT_FORMATS, OutputFormat
 from ocrcore.types import TextLine, Word
 
@@ -284,7 +285,8 @@ class PartOutcome:
         if self.page is not None:
             p = self.page
             page = {"page": p.page, "width": p.width, "height": p.height, "source": p.source,
-                    "lines": [_line_to_json(line) for line in p.lines]}
+                    "lines": [_line_to_json(line) for line in p.lines],
+                    "rulings": p.rulings.to_json() if p.rulings else None}
         return json.dumps({"page": page, "error": self.error, "seconds": self.seconds, "timings": self.timings,
                            "worker": self.worker}, ensure_ascii=False)
 
@@ -294,7 +296,8 @@ class PartOutcome:
         page = data.get("page")
         result = None
         if page is not None:
-            result = PageResult(page["page"], page["width"], page["height"], page["source"],
-                                [_line_from_json(line) for line in page["lines"]])
+            lines = [_line_from_json(line) for line in page["lines"]]
+            result = PageResult(page["page"], page["width"], page["height"], page["source"], lines,
+                                Rulings.from_json(page.get("rulings")))
         return cls(result, data.get("error"), float(data.get("seconds") or 0.0), dict(data.get("timings") or {}),
                    str(data.get("worker") or ""))

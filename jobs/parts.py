@@ -34,8 +34,10 @@ from collections.abc import Sequence
 
 from redis import Redis
 
+from .leases import FAIL_EXHAUSTED, exhausted_error
 from .model import ErrorBody, FileMeta, PartOutcome, Status
-from .store import _CLOCK, _FAIL_EXHAUSTED, JobStore, exhausted_error
+from .scripts import CLOCK
+from .store import JobStore
 
 # How many parts a job keeps queued or running: one per live worker child (the heartbeat set,
 # Redis' clock), so one document can use every child and no more messages wait than needed.
@@ -49,7 +51,7 @@ end
 # queued part may wait before it is sent again. Splits a job this worker runs: the job leaves
 # its job-level lease and deadline (its parts have leases, and limits, of their own). Returns
 # {status, parts to queue now}; {"fanned", 0} if it was split already.
-_FAN_OUT = _CLOCK + _WINDOW + """
+_FAN_OUT = CLOCK + _WINDOW + """
 local cur = redis.call('HGET', KEYS[1], 'status')
 if cur ~= 'running' or redis.call('HGET', KEYS[1], 'worker') ~= ARGV[2] then return {cur or '', 0} end
 if redis.call('HEXISTS', KEYS[1], 'parts') == 1 then return {'fanned', 0} end
@@ -65,7 +67,7 @@ return {'running', send}
 # KEYS: job, done list, upload, leases, callbacks, parts, part leases. ARGV: job id, part, worker,
 # lease seconds, max attempts, failure error JSON, now. Like _START for a job: a part is taken
 # unless done, or held by another child under a live lease; its attempts are counted.
-_START_PART = _FAIL_EXHAUSTED + _CLOCK + """
+_START_PART = FAIL_EXHAUSTED + CLOCK + """
 local cur = redis.call('HGET', KEYS[1], 'status')
 if cur ~= 'running' then return {cur or '', 0} end
 if redis.call('HEXISTS', KEYS[1], 'parts') == 0 then return {'', 0} end
@@ -91,7 +93,7 @@ return {'running', attempts}
 """
 
 # KEYS: job, parts, part leases. ARGV: job id, part, worker, lease seconds. Returns the job's status.
-_RENEW_PART = _CLOCK + """
+_RENEW_PART = CLOCK + """
 local cur = redis.call('HGET', KEYS[1], 'status')
 if cur == 'running' and redis.call('HGET', KEYS[2], 'w' .. ARGV[2]) == ARGV[3] then
   redis.call('ZADD', KEYS[3], clock + tonumber(ARGV[4]), ARGV[1] .. ':' .. ARGV[2])
@@ -105,7 +107,7 @@ return cur or ''
 # {"assemble", parts to queue...} when it was the last page (this worker now owns the
 # assembly), or {status or ""} when the job is no longer running or the part is not this
 # worker's any more (the outcome is dropped).
-_FINISH_PART = _CLOCK + _WINDOW + """
+_FINISH_PART = CLOCK + _WINDOW + """
 local cur = redis.call('HGET', KEYS[1], 'status')
 if cur ~= 'running' then return {cur or ''} end
 local n = ARGV[2]
@@ -138,7 +140,7 @@ return reply
 """
 
 # KEYS: part leases. ARGV: how many. The "<job id>:<part>" whose lease lapsed.
-_LAPSED_PARTS = _CLOCK + """
+_LAPSED_PARTS = CLOCK + """
 return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', clock, 'LIMIT', 0, tonumber(ARGV[1]))
 """
 
@@ -147,7 +149,7 @@ return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', clock, 'LIMIT', 0, tonumber(
 # _REQUEUE for a job. Returns {what, attempts}: "requeued" (its child died: send it again),
 # "resend" (queued but never taken: send another message), "exhausted" (the job failed),
 # or "" (nothing to do; a stale lease is dropped).
-_REQUEUE_PART = _FAIL_EXHAUSTED + _CLOCK + """
+_REQUEUE_PART = FAIL_EXHAUSTED + CLOCK + """
 local member = ARGV[1] .. ':' .. ARGV[2]
 local lease = redis.call('ZSCORE', KEYS[7], member)
 if not lease or tonumber(lease) > clock then return {'', 0} end

@@ -76,7 +76,9 @@ class Settings(BaseSettings):
     backend: Literal["auto", "onnxruntime", "openvino", "openvino-bf16"] | None = None
     soft_time_limit: float = Field(120.0, gt=0)  # the task stops and the job fails with "time_limit"
     hard_time_limit: float = Field(150.0, gt=0)  # the child is killed; the job fails with "time_limit"
-    visibility_timeout: int | None = None  # None: the longest job's hard limit + 60; then a lost message is redelivered
+    # A message whose worker stopped refreshing it (worker/held.py: dead, or its main process stuck) goes
+    # back to its queue after this many seconds. None: the job lease TTL.
+    visibility_timeout: float | None = Field(None, gt=0)
     max_memory_per_child_mb: int = Field(2048, gt=0)  # a child above this RSS is replaced after its task
     # Each child's address space (RLIMIT_AS, set as it starts): a file that makes native code allocate
     # without bound (a decompression bomb past the pixel checks) fails its own job `memory_limit` instead
@@ -117,14 +119,11 @@ class Settings(BaseSettings):
                 key = b""
             if not secret.startswith("whsec_") or len(key) < 24:
                 raise ValueError("OCR_CALLBACK_SECRET must be 'whsec_' + base64 of 24 to 64 random bytes")
-        longest = self.time_limits(self.max_pdf_pages)[1]
-        if self.visibility_timeout is not None and self.visibility_timeout <= longest:
-            # Redis redelivers a message still unacknowledged after this long: to a second
-            # child while the first is still running the job, if a job may outlast it.
-            raise ValueError(
-                f"OCR_VISIBILITY_TIMEOUT must be greater than the longest job's hard time limit ({longest:g} s: "
-                "OCR_HARD_TIME_LIMIT + OCR_PAGE_TIME_LIMIT for each page after the first, up to OCR_MAX_PDF_PAGES)"
-            )
+        if self.visibility_timeout is not None and self.visibility_timeout <= 2 * self.heartbeat_interval:
+            # A held message is refreshed every heartbeat interval and swept for as often: a
+            # shorter timeout would hand live workers' messages to others (harmless duplicates,
+            # jobs/store.py `start`, but every one of them).
+            raise ValueError("OCR_VISIBILITY_TIMEOUT must be greater than 2 x OCR_HEARTBEAT_INTERVAL")
         return self
 
     def time_limits(self, pages: int) -> tuple[float, float]:
@@ -138,9 +137,9 @@ class Settings(BaseSettings):
         return self.fanout_min_pages > 0 and pages >= self.fanout_min_pages
 
     @property
-    def broker_visibility_timeout(self) -> int:
-        """Seconds before an unacknowledged message (its worker died) is delivered again."""
-        return self.visibility_timeout or int(self.time_limits(self.max_pdf_pages)[1]) + 60
+    def broker_visibility_timeout(self) -> float:
+        """Seconds before a message whose worker stopped refreshing it (it died) is delivered again."""
+        return self.visibility_timeout or self.lease_ttl
 
     @property
     def lease_ttl(self) -> float:

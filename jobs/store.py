@@ -1,21 +1,20 @@
 """The job record, kept in Redis by the gateway and the worker alike.
 
 One hash per job holds its state; the uploaded files wait under their own key (a list,
-one entry per file) until a worker takes them; a per-job list receives the job id once the job is finished, so a waiting
-request can BLPOP it instead of polling. Every status change is a compare-and-set in
-a Lua script: a canceled or finished job is never overwritten.
+one entry per file) until a worker takes them; a per-job list receives the job id once the
+job is finished, so a waiting request can BLPOP it instead of polling. Every status change
+is a compare-and-set in a Lua script (jobs/scripts.py): a canceled or finished job is never
+overwritten.
 
 Binary results (output_format=pdf) are not JSON: their bytes go under an output key of
 their own (a list, one entry per document), written by the same compare-and-set that
 sets "succeeded" and given the record's TTL, so a job has its documents exactly when it
 succeeded, and they expire with it.
 
-Leases: a running job has an entry in one sorted set (`<prefix>:leases`, score = expiry in
-Redis' clock) that the child running it renews with every heartbeat. A job whose lease
-lapsed lost its child, worker or machine: any surviving worker's reaper (`reap`) puts it
-back in the queue as a new attempt, or fails it `worker_lost` once its attempts are used up.
-A message for a job whose lease still runs (a duplicate, or the dead worker's own message
-coming back after the visibility timeout) is skipped: no job runs twice at once.
+Leases (jobs/leases.py has their rules and scripts): a running job holds one, renewed by its
+child's heartbeat; a lapsed one is re-queued by any worker's reaper (worker/child.py) or
+failed once its attempts are used up, and `start` never runs a job held under a live lease,
+nor a finished one.
 
 Parts: a job split into page tasks (jobs/parts.py, worker/fanout.py) keeps its pages' state
 in a hash of its own (`<prefix>:parts:<id>`) and one lease per page task in
@@ -35,290 +34,20 @@ from redis import Redis
 
 from . import events
 from .errors import ErrorCode
+from .leases import DEADLINE_GRACE, ENQUEUE_GRACE, ENQUEUED, LAPSED, RENEW, REQUEUE, START, exhausted_error
 from .model import ACTIVE, ErrorBody, FileMeta, Job, JobOptions, Status, error_body, new_job_id
+from .scripts import (
+    CALLBACK_OUTCOME,
+    CLAIM_CALLBACK,
+    CREATE,
+    DONE_LIST_TTL,
+    HEARTBEAT,
+    NOTE,
+    PROGRESS,
+    TRANSITION,
+)
 
 log = logging.getLogger(__name__)
-
-# A running job not finished this long after its hard time limit lost its worker.
-DEADLINE_GRACE = 5.0
-# A new job's lease until the gateway has sent its queue message: a gateway killed between
-# storing the job and sending the message leaves a queued job nobody would ever run; once
-# this lapses, a worker's reaper sends the message instead.
-ENQUEUE_GRACE = 30.0
-# How long a "finished" notification waits for a BLPOP that may come a moment late (never
-# longer than the job itself is kept).
-DONE_LIST_TTL = 120
-
-# A finished job with a callback_url gets its delivery scheduled in the same script that set
-# its final status: HSETNX makes it once per job, whichever process got there (jobs/callbacks.py).
-_SCHEDULE_CALLBACK = """
-local function schedule_callback(job, callbacks, id)
-  local url = redis.call('HGET', job, 'callback_url')
-  if url and url ~= '' and redis.call('HSETNX', job, 'callback_status', 'pending') == 1 then
-    local t = redis.call('TIME')
-    local now = tonumber(t[1]) + tonumber(t[2]) / 1e6
-    redis.call('HSET', job, 'callback_since', now, 'callback_attempts', 0)
-    redis.call('ZADD', callbacks, now, id)
-  end
-end
-"""
-
-# A finished job's parts (jobs/parts.py): their results and the leases of its page tasks
-# (members "<id>:<n>", n from 0 to the page count, the last one being the assembly).
-_DROP_PARTS = """
-local function drop_parts(job, parts, part_leases, id)
-  local total = tonumber(redis.call('HGET', job, 'parts') or '-1')
-  for n = 0, total do redis.call('ZREM', part_leases, id .. ':' .. n) end
-  redis.call('DEL', parts)
-end
-"""
-
-# A job whose attempts are used up: failed with `err`, its upload and parts dropped, its
-# waiters woken, its lease gone and its callback scheduled (shared by _START, _REQUEUE and
-# the page tasks' scripts in jobs/parts.py).
-_FAIL_EXHAUSTED = _SCHEDULE_CALLBACK + _DROP_PARTS + """
-local function fail_exhausted(job, done, upload, leases, callbacks, parts, part_leases, id, now, err, ttl)
-  redis.call('HSET', job, 'status', 'failed', 'finished_at', now, 'error', err)
-  redis.call('EXPIRE', job, ttl)
-  redis.call('DEL', upload)
-  drop_parts(job, parts, part_leases, id)
-  redis.call('RPUSH', done, 'failed')
-  redis.call('EXPIRE', done, math.min(%d, ttl))
-  redis.call('ZREM', leases, id)
-  schedule_callback(job, callbacks, id)
-end
-""" % DONE_LIST_TTL
-
-# KEYS: job, done list, upload, leases, output, callbacks, parts, part leases, the hash the guard
-# field is read from (the job's, or its parts'). ARGV: allowed statuses (comma-separated),
-# new status, terminal ("1"/"0"), guard field, guard value, job id, the number n of
-# documents, the n documents' bytes, then field/value pairs to set. The record keeps its own
-# TTL; every change restarts it, so a finished job lives that long, and its documents with it.
-_TRANSITION = _SCHEDULE_CALLBACK + _DROP_PARTS + """
-local cur = redis.call('HGET', KEYS[1], 'status')
-if not cur then return {'', 0} end
-local allowed = false
-for s in string.gmatch(ARGV[1], '[^,]+') do
-  if s == cur then allowed = true end
-end
-if not allowed then return {cur, 0} end
-if ARGV[4] ~= '' and redis.call('HGET', KEYS[9], ARGV[4]) ~= ARGV[5] then return {cur, 0} end
-local documents = tonumber(ARGV[7])
-redis.call('HSET', KEYS[1], 'status', ARGV[2])
-for i = 8 + documents, #ARGV, 2 do
-  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
-end
-local ttl = tonumber(redis.call('HGET', KEYS[1], 'ttl'))
-redis.call('EXPIRE', KEYS[1], ttl)
-if ARGV[3] == '1' then
-  redis.call('DEL', KEYS[3], KEYS[5])
-  drop_parts(KEYS[1], KEYS[7], KEYS[8], ARGV[6])
-  for i = 8, 7 + documents do
-    redis.call('RPUSH', KEYS[5], ARGV[i])
-  end
-  if documents > 0 then redis.call('EXPIRE', KEYS[5], ttl) end
-  redis.call('RPUSH', KEYS[2], ARGV[2])
-  redis.call('EXPIRE', KEYS[2], math.min(%d, ttl))
-  redis.call('ZREM', KEYS[4], ARGV[6])
-  schedule_callback(KEYS[1], KEYS[6], ARGV[6])
-end
-return {cur, 1}
-""" % DONE_LIST_TTL
-
-# Redis' clock, in seconds: leases are compared across machines, so no host's clock decides.
-_CLOCK = """
-local t = redis.call('TIME')
-local clock = tonumber(t[1]) + tonumber(t[2]) / 1e6
-"""
-
-# KEYS: job, done list, upload, leases, callbacks, parts, part leases. ARGV: now, deadline, worker,
-# max attempts, failure error JSON, job id, lease seconds. A job is taken from queued; from
-# running only when its lease lapsed (its child died and its message came back before the
-# reaper re-queued it). A job running under a live lease is "held": this message is a
-# duplicate and is dropped; so is one for a job already split into page tasks ("fanned").
-# The same worker starting its own running job again (a retried call) gets its attempt back.
-_START = _FAIL_EXHAUSTED + _CLOCK + """
-local cur = redis.call('HGET', KEYS[1], 'status')
-if not cur then return {'', 0} end
-if cur ~= 'queued' and cur ~= 'running' then return {cur, 0} end
-if cur == 'running' then
-  if redis.call('HEXISTS', KEYS[1], 'parts') == 1 then return {'fanned', 0} end
-  if redis.call('HGET', KEYS[1], 'worker') == ARGV[3] then
-    return {'running', tonumber(redis.call('HGET', KEYS[1], 'attempts'))}
-  end
-  local lease = redis.call('ZSCORE', KEYS[4], ARGV[6])
-  if lease and tonumber(lease) > clock then return {'held', 0} end
-end
-local attempts = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
-local ttl = tonumber(redis.call('HGET', KEYS[1], 'ttl'))
-if attempts > tonumber(ARGV[4]) then
-  fail_exhausted(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], ARGV[6], ARGV[1], ARGV[5], ttl)
-  return {'exhausted', attempts}
-end
-redis.call('HSET', KEYS[1], 'status', 'running', 'started_at', ARGV[1], 'deadline', ARGV[2], 'worker', ARGV[3])
-redis.call('EXPIRE', KEYS[1], ttl)
-redis.call('ZADD', KEYS[4], clock + tonumber(ARGV[7]), ARGV[6])
-return {'running', attempts}
-"""
-
-# KEYS: job, leases. ARGV: job id, worker, lease seconds. The running child extends its job's
-# lease; returns the job's status ("" if gone) so a renewal also notices a cancel or a re-queue.
-# A job split into page tasks has no job lease any more (its parts have theirs).
-_RENEW = _CLOCK + """
-local cur = redis.call('HGET', KEYS[1], 'status')
-if cur == 'running' and redis.call('HGET', KEYS[1], 'worker') == ARGV[2]
-    and redis.call('HEXISTS', KEYS[1], 'parts') == 0 then
-  redis.call('ZADD', KEYS[2], clock + tonumber(ARGV[3]), ARGV[1])
-end
-return cur or ''
-"""
-
-# KEYS: job, leases. ARGV: job id. The gateway sent the queue message: the job needs no
-# lease until a worker starts it (which sets its running lease in the same step as the status).
-_ENQUEUED = """
-if redis.call('HGET', KEYS[1], 'status') == 'queued' then redis.call('ZREM', KEYS[2], ARGV[1]) end
-return 1
-"""
-
-# KEYS: leases. ARGV: how many. The ids of jobs whose lease lapsed.
-_LAPSED = _CLOCK + """
-return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', clock, 'LIMIT', 0, tonumber(ARGV[1]))
-"""
-
-# KEYS: job, done list, upload, leases, callbacks, parts, part leases. ARGV: job id, max attempts,
-# failure error JSON, now, seconds a re-queued job may wait for a worker before its message is
-# sent again. Returns {what, attempts, pages}: "requeued" (send it a message), "resend"
-# (re-queued earlier but never taken: send another message), "exhausted" (failed), or ""
-# (nothing to do: renewed, finished, split into page tasks or gone meanwhile; a stale lease
-# is dropped).
-_REQUEUE = _FAIL_EXHAUSTED + _CLOCK + """
-local lease = redis.call('ZSCORE', KEYS[4], ARGV[1])
-if not lease or tonumber(lease) > clock then return {'', 0, 0} end
-local cur = redis.call('HGET', KEYS[1], 'status')
-if (cur ~= 'running' and cur ~= 'queued') or redis.call('HEXISTS', KEYS[1], 'parts') == 1 then
-  redis.call('ZREM', KEYS[4], ARGV[1])
-  return {'', 0, 0}
-end
-local attempts = tonumber(redis.call('HGET', KEYS[1], 'attempts') or '0')
-local pages = tonumber(redis.call('HGET', KEYS[1], 'progress_total') or '1')
-local ttl = tonumber(redis.call('HGET', KEYS[1], 'ttl'))
-if cur == 'queued' then
-  redis.call('ZADD', KEYS[4], clock + tonumber(ARGV[5]), ARGV[1])
-  return {'resend', attempts, pages}
-end
-if attempts >= tonumber(ARGV[2]) then
-  fail_exhausted(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], ARGV[1], ARGV[4], ARGV[3], ttl)
-  return {'exhausted', attempts, pages}
-end
-redis.call('HSET', KEYS[1], 'status', 'queued', 'worker', '', 'requeued_at', ARGV[4])
-redis.call('HDEL', KEYS[1], 'deadline')
-redis.call('EXPIRE', KEYS[1], ttl)
-redis.call('ZADD', KEYS[4], clock + tonumber(ARGV[5]), ARGV[1])
-return {'requeued', attempts, pages}
-"""
-
-# KEYS: job. ARGV: pages done, worker ("" for any). Records progress only while the job runs
-# (a canceled or expired job is neither changed nor recreated) and returns the status, so the
-# worker learns of a cancellation between pages; a run another worker has taken over since
-# (its lease had lapsed) is told "" as if the job were gone.
-_PROGRESS = """
-local cur = redis.call('HGET', KEYS[1], 'status')
-if ARGV[2] ~= '' and cur == 'running' and redis.call('HGET', KEYS[1], 'worker') ~= ARGV[2] then return '' end
-if cur == 'running' then redis.call('HSET', KEYS[1], 'progress_done', ARGV[1]) end
-return cur or ''
-"""
-
-# KEYS: job. ARGV: field, value. Annotates a running job only (never recreates an expired one).
-_NOTE = """
-if redis.call('HGET', KEYS[1], 'status') == 'running' then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
-return 0
-"""
-
-# KEYS: job, upload, leases, idempotency ("" for none). ARGV: ttl, lease expiry, idempotency
-# value, the number n of files, the n files, then field/value pairs. Stores a new queued job;
-# with an Idempotency-Key, only if the key is new (SET NX, kept as long as a result): else
-# nothing is stored and the key's value ("<request hash> <job id>") is returned.
-_CREATE = """
-if KEYS[4] ~= '' then
-  if not redis.call('SET', KEYS[4], ARGV[3], 'NX', 'EX', tonumber(ARGV[1])) then
-    return redis.call('GET', KEYS[4])
-  end
-end
-local n = tonumber(ARGV[4])
-for i = 5, 4 + n do redis.call('RPUSH', KEYS[2], ARGV[i]) end
-redis.call('EXPIRE', KEYS[2], tonumber(ARGV[1]))
-for i = 5 + n, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
-redis.call('EXPIRE', KEYS[1], tonumber(ARGV[1]))
-redis.call('ZADD', KEYS[3], tonumber(ARGV[2]), string.match(KEYS[1], '[^:]+$'))
-return false
-"""
-
-# KEYS: callbacks. ARGV: prefix, seconds a claim lasts. Takes the next due delivery (by Redis'
-# clock) and moves it past the claim, so no other deliverer takes it meanwhile (a deliverer that
-# dies mid-attempt leaves it due again once the claim lapses). Returns {job id, attempt} or {}.
-_CLAIM_CALLBACK = _CLOCK + """
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', clock, 'LIMIT', 0, 1)
-if #due == 0 then return {} end
-local id = due[1]
-local job = ARGV[1] .. ':job:' .. id
-if redis.call('HGET', job, 'callback_status') ~= 'pending' then
-  redis.call('ZREM', KEYS[1], id)
-  return {id, 0}
-end
-redis.call('ZADD', KEYS[1], clock + tonumber(ARGV[2]), id)
-return {id, redis.call('HINCRBY', job, 'callback_attempts', 1)}
-"""
-
-# KEYS: job, callbacks. ARGV: job id, outcome ("delivered", "failed" or "retry"), error,
-# retry delay, give up after (seconds since the job ended). Records an attempt's outcome
-# while the delivery is pending (a delivered or failed one never changes again).
-_CALLBACK_OUTCOME = _CLOCK + """
-if redis.call('HGET', KEYS[1], 'callback_status') ~= 'pending' then
-  redis.call('ZREM', KEYS[2], ARGV[1])
-  return ''
-end
-local outcome = ARGV[2]
-local since = tonumber(redis.call('HGET', KEYS[1], 'callback_since') or clock)
-if outcome == 'retry' and clock + tonumber(ARGV[4]) > since + tonumber(ARGV[5]) then outcome = 'failed' end
-redis.call('HSET', KEYS[1], 'callback_error', ARGV[3])
-if outcome == 'retry' then
-  redis.call('ZADD', KEYS[2], clock + tonumber(ARGV[4]), ARGV[1])
-else
-  redis.call('HSET', KEYS[1], 'callback_status', outcome, 'callback_finished_at', clock)
-  redis.call('ZREM', KEYS[2], ARGV[1])
-end
-return outcome
-"""
-
-# Signals that mean the child crashed (native code failed), not that it was killed or stopped.
-CRASH_SIGNALS = ("SIGSEGV", "SIGABRT", "SIGBUS", "SIGILL", "SIGFPE", "SIGSYS", "SIGTRAP")
-
-# KEYS: workers zset. ARGV: member, ttl ("" to only count). Uses Redis' clock, not ours.
-_HEARTBEAT = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) + tonumber(t[2]) / 1e6
-if ARGV[1] ~= '' then
-  redis.call('ZADD', KEYS[1], now, ARGV[1])
-end
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))
-return redis.call('ZCARD', KEYS[1])
-"""
-
-
-def exhausted_error(reason: str, max_attempts: int, part: str | None = None) -> ErrorBody:
-    """The error of a job whose attempts are used up: worker_crashed when the last child running
-    it (or its `part`, e.g. "page 5") died of a crash signal (the file is the likely cause: every
-    attempt ended so), else worker_lost (killed, stopped, machine gone)."""
-    if any(f"({name})" in reason for name in CRASH_SIGNALS):
-        where = part or "this file"
-        return error_body(
-            ErrorCode.WORKER_CRASHED,
-            f"The worker crashed with {reason} while processing {where}, on each of its {max_attempts} "
-            "attempts; the file is probably malformed in a way that crashes a decoder. It will not be retried.",
-        )
-    where = part or "this job"
-    return error_body(ErrorCode.WORKER_LOST,
-                      f"The worker processing {where} died {max_attempts} times; it will not be retried.")
 
 
 class JobStore:
@@ -327,18 +56,18 @@ class JobStore:
     def __init__(self, redis: Redis, prefix: str = "ocr"):
         self.redis = redis
         self.prefix = prefix
-        self._transition = redis.register_script(_TRANSITION)
-        self._start = redis.register_script(_START)
-        self._renew = redis.register_script(_RENEW)
-        self._lapsed = redis.register_script(_LAPSED)
-        self._enqueued = redis.register_script(_ENQUEUED)
-        self._requeue = redis.register_script(_REQUEUE)
-        self._heartbeat = redis.register_script(_HEARTBEAT)
-        self._progress = redis.register_script(_PROGRESS)
-        self._note = redis.register_script(_NOTE)
-        self._create = redis.register_script(_CREATE)
-        self._claim_callback = redis.register_script(_CLAIM_CALLBACK)
-        self._callback_outcome = redis.register_script(_CALLBACK_OUTCOME)
+        self._transition = redis.register_script(TRANSITION)
+        self._start = redis.register_script(START)
+        self._renew = redis.register_script(RENEW)
+        self._lapsed = redis.register_script(LAPSED)
+        self._enqueued = redis.register_script(ENQUEUED)
+        self._requeue = redis.register_script(REQUEUE)
+        self._heartbeat = redis.register_script(HEARTBEAT)
+        self._progress = redis.register_script(PROGRESS)
+        self._note = redis.register_script(NOTE)
+        self._create = redis.register_script(CREATE)
+        self._claim_callback = redis.register_script(CLAIM_CALLBACK)
+        self._callback_outcome = redis.register_script(CALLBACK_OUTCOME)
 
     # keys
     def job_key(self, job_id: str) -> str:
@@ -388,7 +117,7 @@ class JobStore:
                 self.part_leases_key]
 
     def lease_keys(self, job_id: str) -> list[str]:
-        """What _START, _REQUEUE and the parts' scripts need to fail a job whose attempts are used up."""
+        """What START, REQUEUE and the parts' scripts need to fail a job whose attempts are used up."""
         return [*self._keys(job_id), self.callbacks_key, self.parts_key(job_id), self.part_leases_key]
 
     # gateway side

@@ -8,7 +8,9 @@ Each file is one job (POST /jobs, then GET /jobs/<id> until it ends). A file tha
 reported and the others go on; the exit status is 1 if any failed, 130 after Ctrl-C (the
 jobs in flight are canceled on the server). With --skip-existing a file whose output exists
 is not sent at all; failed files have no output, so the next run tries them again. Files
-whose first bytes are not an image or PDF are refused here, without an upload.
+whose first bytes are not an image or PDF are refused here, without an upload. Every job is
+submitted under an Idempotency-Key of its own, so a submission whose answer was lost is sent
+again without making a second job.
 """
 from __future__ import annotations
 
@@ -52,6 +54,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ocr.add_argument("--page-range", default=None, help="PDF pages to read, 0-based as the API takes them "
                      "(the first page is 0), e.g. 0,5-10,20")
     ocr.add_argument("--paginate", action="store_true", help="page separators in text, markdown and html")
+    ocr.add_argument("--layout", action="store_true",
+                     help="json: add each page's layout blocks in reading order (the text formats follow it anyway)")
+    ocr.add_argument("--callback-url", default=None, metavar="URL",
+                     help="the server POSTs each job's signed status document here when it ends "
+                          "(needs OCR_CALLBACK_SECRET on the server)")
     ocr.add_argument("--timeout", type=float, default=None,
                      help="seconds to wait for one file's job before canceling it (default: no limit)")
     ocr.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
@@ -95,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     options = {
         "output_format": args.format, "model": args.model, "use_angle_cls": False if args.no_angle_cls else None,
         "force_ocr": True if args.force_ocr else None, "paginate_output": True if args.paginate else None,
-        "page_range": args.page_range,
+        "page_range": args.page_range, "layout": True if args.layout else None, "callback_url": args.callback_url,
     }
 
     def read(item: batch.Item, stop: threading.Event | None = None) -> str:

@@ -9,15 +9,18 @@
 
 Everything goes through the jobs API (POST /jobs, GET /jobs/<id>, DELETE /jobs/<id>), so a
 long document never holds an HTTP request open. A 503 or 429 answer is retried after the
-server's Retry-After (the queue is full, or Redis is away: nothing was queued); reads are
-also retried after connection errors. A job still running when the caller is interrupted
-(Ctrl-C, or the `stop` event set) is canceled on the server.
+server's Retry-After (the queue is full, or Redis is away: nothing was queued). Every
+submission carries an Idempotency-Key (a new UUID, or the caller's), so it is retried after a
+connection error too, as reads are: a retry after a lost answer gets the job the first try
+made, never a second one. A job still running when the caller is interrupted (Ctrl-C, or the
+`stop` event set) is canceled on the server.
 """
 from __future__ import annotations
 
 import email.utils
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -29,6 +32,7 @@ DEFAULT_URL = "http://localhost:5005"
 FINAL_STATUSES = frozenset({"succeeded", "failed", "canceled"})
 RETRY_STATUSES = frozenset({429, 503})
 USER_AGENT = "ocrserve-client/0.1"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
 class OcrClientError(Exception):
@@ -131,11 +135,14 @@ class Client:
         *,
         filename: str | None = None,
         stop: threading.Event | None = None,
+        idempotency_key: str | None = None,
         **options: Any,
     ) -> dict[str, Any]:
         """POST /jobs with one file (a path, bytes or a binary file object) and the request's
         options (output_format, model, use_angle_cls, det_limit_side, force_ocr,
-        paginate_output, page_range). Returns the 202 body {"id", "status", "url"}."""
+        paginate_output, page_range, layout, callback_url). Returns the 202 body {"id", "status",
+        "url"}. The submission is sent with `idempotency_key` (a new UUID if none is given) and
+        sent again under the same key if its answer is lost."""
         if isinstance(file, str | Path):
             path = Path(file)
             data = path.read_bytes()
@@ -145,7 +152,8 @@ class Client:
         else:
             data = file.read()
         form = {name: _form_value(value) for name, value in options.items() if value is not None}
-        response = self._send("POST", "/jobs", safe=False, stop=stop,
+        headers = {IDEMPOTENCY_HEADER: idempotency_key or str(uuid.uuid4())}
+        response = self._send("POST", "/jobs", safe=True, stop=stop, headers=headers,
                               files={"file": (filename or "upload", data)}, data=form)
         return self._json(response, expected=202)
 
@@ -197,12 +205,13 @@ class Client:
         timeout: float | None = None,
         stop: threading.Event | None = None,
         on_update: Callable[[dict[str, Any]], None] | None = None,
+        idempotency_key: str | None = None,
         **options: Any,
     ) -> dict[str, Any]:
         """Submit, wait, and return the job's result: the POST /ocr body for json, or
         {"processing_time", "output_format", "content"} for a text format. Raises JobFailed
         if the job failed. Interrupted (Ctrl-C, `stop`, timeout), the job is canceled."""
-        job = self.submit(file, filename=filename, stop=stop, **options)
+        job = self.submit(file, filename=filename, stop=stop, idempotency_key=idempotency_key, **options)
         try:
             final = self.wait(job["id"], timeout=timeout, stop=stop, on_update=on_update)
         except (KeyboardInterrupt, TimeoutError):
@@ -234,7 +243,8 @@ class Client:
     def _send(self, method: str, path: str, *, safe: bool, stop: threading.Event | None = None,
               **kwargs: Any) -> requests.Response:
         """One request, sent again after a 503/429 (when the server's Retry-After says) or a
-        connection error (only if `safe`, or if it cannot have reached the server)."""
+        connection error (only if `safe`: a read, or a submission under an Idempotency-Key; or
+        if it cannot have reached the server)."""
         attempt = 0
         while True:
             try:

@@ -38,16 +38,16 @@ class Reader:
         self.force_ocr = args.force_ocr
         self.page_range = args.page_range
         self.dpi = args.dpi
+        self.layout = args.layout
+        self.keep_furniture = args.keep_headers_footers
 
     def read(self, data: bytes, stop: threading.Event | None = None) -> dict[str, Any] | str:
         """The file's result: for json the service's JSON body, else the text document."""
         started = time.perf_counter()
         if not is_pdf(data):
             result = self.engine.run(data, self.options)
-            if self.format == "json":
-                return result.to_dict()  # exactly the service's image body
-            pages = [PageResult(1, result.width, result.height, "ocr", result.lines)]
-            return render(pages, result.processing_time, self.format, self.paginate, is_document=False)[0]
+            pages = [PageResult(1, result.width, result.height, "ocr", result.lines, result.rulings)]
+            return self._render(pages, result.processing_time, is_document=False)  # the service's image body
         pages = []
         # Local use: no page cap but the one page_range sets.
         with open_pdf(data, max_pages=sys.maxsize, page_range=self.page_range) as document:
@@ -57,12 +57,16 @@ class Reader:
                 page = document.prepare_page(index, dpi=self.dpi, max_pixels=PDF_MAX_PAGE_PIXELS,
                                              force_ocr=self.force_ocr)
                 if page.lines is not None:
-                    pages.append(PageResult(index + 1, page.width, page.height, "text_layer", page.lines))
+                    pages.append(PageResult(index + 1, page.width, page.height, "text_layer", page.lines, page.rulings))
                 else:
                     assert page.image is not None  # a page without a usable text layer is rendered
-                    lines = self.engine.run(page.image, self.options).lines
-                    pages.append(PageResult(index + 1, page.width, page.height, "ocr", lines))
-        return render(pages, time.perf_counter() - started, self.format, self.paginate, is_document=True)[0]
+                    result = self.engine.run(page.image, self.options)
+                    pages.append(PageResult(index + 1, page.width, page.height, "ocr", result.lines, result.rulings))
+        return self._render(pages, time.perf_counter() - started, is_document=True)
+
+    def _render(self, pages: list[PageResult], seconds: float, *, is_document: bool) -> dict[str, Any] | str:
+        return render(pages, seconds, self.format, self.paginate, is_document=is_document,
+                      with_layout=self.layout, keep_furniture=self.keep_furniture)[0]
 
 
 def serialize(body: dict[str, Any] | str) -> str:
@@ -91,6 +95,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--page-range", default=None, help="PDF pages to read, 0-based as the API and Marker take them "
                         "(the first page is 0), e.g. 0,5-10,20 (default: all)")
     parser.add_argument("--paginate", action="store_true", help="page separators in text, markdown and html")
+    parser.add_argument("--layout", action="store_true", help="json: each page's blocks in reading order too")
+    parser.add_argument("--keep-headers-footers", action="store_true",
+                        help="keep running headers, footers and page numbers in text, markdown and html")
     parser.add_argument("--dpi", type=float, default=PDF_DPI, help=f"PDF render resolution (default {PDF_DPI})")
     parser.add_argument("--threads", type=int, default=None, help="onnxruntime threads (default: usable CPUs)")
     args = parser.parse_args(argv)

@@ -23,6 +23,7 @@ import pypdfium2.raw as pdfium_c
 
 from . import limits
 from .errors import OcrError
+from .layout.model import Rulings
 from .types import TextLine
 
 DEFAULT_DPI = limits.PDF_DPI  # ocrcore/limits.py says why 200
@@ -49,8 +50,11 @@ MIN_TEXT_COVER_ON_SCAN = 0.03
 SCAN_IMAGE_COVER = 0.5
 
 # Line building from characters (in rendered pixels, relative to the line height):
-# a horizontal gap wider than this starts a new line (table cells, columns).
-_COLUMN_GAP = 2.0
+# a horizontal gap wider than this starts a new line (table cells, columns). Newspaper and
+# Federal Register gutters are ~1.2 line heights; justified word spaces stay under ~0.8.
+# A line cut at a wide space is joined again by the layout (pieces of one row closer than a
+# gutter are one), so cutting errs on the safe side.
+_COLUMN_GAP = 1.0
 # Two boxes are on the same line when they overlap vertically by this share of the smaller.
 _SAME_LINE_OVERLAP = 0.5
 # A gap wider than this between glyphs with no space character reads as a word break.
@@ -96,6 +100,7 @@ class PageInput:
     dpi: float
     lines: list[TextLine] | None  # the text layer, when used instead of OCR
     image: np.ndarray | None  # BGR uint8 rendering, when the page needs OCR
+    rulings: Rulings | None = None  # with the text layer: the page's drawn ruling lines
 
 
 def is_pdf(data: bytes) -> bool:
@@ -231,7 +236,8 @@ class PdfDocument:
             frame = _Frame.of(page, index, dpi, max_pixels)
             lines = None if force_ocr else _text_lines(page, frame)
             image = _render(page, index, frame) if lines is None else None
-            return PageInput(index, frame.width, frame.height, frame.dpi, lines, image)
+            rulings = _vector_rulings(page, frame) if lines is not None else None
+            return PageInput(index, frame.width, frame.height, frame.dpi, lines, image, rulings)
 
     @contextmanager
     def _page(self, index: int) -> Iterator[pdfium.PdfPage]:
@@ -274,6 +280,36 @@ def _text_lines(page: pdfium.PdfPage, frame: _Frame) -> list[TextLine] | None:
         if text_area < MIN_TEXT_COVER_ON_SCAN * frame.width * frame.height:
             return None
     return [ln.to_text_line(frame.width, frame.height) for ln in lines]
+
+
+# Path objects looked at for ruling lines; a page drawing more (a vector map or chart)
+# has its tables found from its text alone.
+MAX_PATH_OBJECTS = 5000
+# Thin: a drawn ruling is at most this many pixels across (at the render DPI).
+_RULING_THICKNESS = 4.0
+
+
+def _vector_rulings(page: pdfium.PdfPage, frame: _Frame) -> Rulings | None:
+    """The ruling lines a born-digital page draws (thin paths, and the edges of stroked
+    rectangles), in the text layer's pixel frame, for the layout's ruled tables."""
+    to_pixels = _PageToPixels(page, frame.width, frame.height)
+    horizontal: list[tuple[int, int, int]] = []
+    vertical: list[tuple[int, int, int]] = []
+    fill, stroke = ctypes.c_int(), ctypes.c_int()
+    for count, obj in enumerate(page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_PATH], max_depth=3)):
+        if count >= MAX_PATH_OBJECTS:
+            return None
+        x0, y0, x1, y1 = to_pixels.rect(*obj.get_bounds())
+        width, height = x1 - x0, y1 - y0
+        if height <= _RULING_THICKNESS and width >= 4 * _RULING_THICKNESS:
+            horizontal.append((int(x0), int((y0 + y1) / 2), int(x1)))
+        elif width <= _RULING_THICKNESS and height >= 4 * _RULING_THICKNESS:
+            vertical.append((int((x0 + x1) / 2), int(y0), int(y1)))
+        elif (pdfium_c.FPDFPath_GetDrawMode(obj.raw, fill, stroke) and stroke.value
+              and pdfium_c.FPDFPath_CountSegments(obj.raw) <= 5):  # a stroked rectangle: its edges
+            horizontal += [(int(x0), int(y0), int(x1)), (int(x0), int(y1), int(x1))]
+            vertical += [(int(x0), int(y0), int(y1)), (int(x1), int(y0), int(y1))]
+    return Rulings(tuple(horizontal), tuple(vertical)) if horizontal or vertical else None
 
 
 # --- geometry -----------------------------------------------------------------

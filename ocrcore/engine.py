@@ -14,6 +14,7 @@ from .cls import ClsConfig, orient
 from .crop import crop_quad, reading_order, span_quad
 from .decode import DEFAULT_MAX_PIXELS, decode_image
 from .det import DetConfig, detect
+from .layout.rulings import find_rulings
 from .rec import RecConfig, Recognition, load_charset, recognize
 from .session import DEFAULT_BACKEND, Model, load_model, release_free_heap, resolve_backend
 from .types import OcrOptions, OcrResult, TextLine, Word
@@ -97,6 +98,9 @@ class OcrEngine:
         order = reading_order(quads)
         quads = [quads[i] for i in order]
         crops = [crop_quad(bgr, q) for q in quads]
+        # Ruling lines for the layout's ruled tables: part of finding the page's geometry
+        # (~40 ms on an A4 page at 150 dpi, ~1% of its time; ~5 ms on a receipt).
+        rulings = find_rulings(bgr)
         timings["det"] = time.perf_counter() - lap
 
         lap = time.perf_counter()
@@ -124,6 +128,7 @@ class OcrEngine:
             height=height,
             model=name,
             timings=timings,
+            rulings=rulings,
         )
 
     def _models(self, name: str) -> _LoadedSet:

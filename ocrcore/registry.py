@@ -42,7 +42,7 @@ _SETS = (
     ),
 )
 MODEL_SETS: tuple[str, ...] = tuple(s.name for s in _SETS)
-# Chosen by bench/sroie.py: the most accurate set within 20% of the fastest (see README).
+# Chosen by bench/sroie.py: the most accurate set within 20% of the fastest (docs/PERFORMANCE.md).
 DEFAULT_MODEL = "ppocrv6-small"
 
 

@@ -37,6 +37,7 @@ import dataclasses
 import io
 import math
 import re
+import statistics
 import unicodedata
 import zlib
 from collections.abc import Callable
@@ -50,6 +51,7 @@ from PIL import Image, ImageOps
 from .decode import _high_depth_to_l
 from .formats import PageResult
 from .glyphless import ADVANCE, DESCENT, GlyphlessFont
+from .layout import analyze_document
 from .types import TextLine
 
 DEFAULT_IMAGE_DPI = 300
@@ -216,8 +218,14 @@ def _text_layer(
     builder.push()
     builder.set_text_rendering(3)  # invisible: neither fill nor stroke
     wrote = False
-    for line in result.lines:
-        wrote |= _line(builder, line, to_user, font, font_name)
+    layout = analyze_document([result])[0]
+    for block in layout.blocks:  # in reading order: copy-paste and pdftotext read the columns in turn
+        lines = [layout.lines[k] for k in block.lines]
+        # One font size for a block's lines (the median line height): lines of one size and
+        # pitch are what text extractors (pdftotext, viewers' selection) join into one flow.
+        size = statistics.median(_height(line) for line in lines) if lines else 0.0
+        for line in lines:
+            wrote |= _line(builder, line, to_user, font, font_name, size)
     builder.pop()
     return builder.build() if wrote else None
 
@@ -228,8 +236,9 @@ def _line(
     to_user: Callable[[Point], Point],
     font: GlyphlessFont,
     font_name: pikepdf.Name,
+    block_size: float = 0.0,
 ) -> bool:
-    p0, p1, p2, p3 = [(float(x), float(y)) for x, y in line.bounding_box]
+    p0, p1, p2, p3 = [(float(x), float(y)) for x, y in line.placement_box]
     along = _square(_mean(_sub(p1, p0), _sub(p2, p3)))  # top and bottom edges, left to right
     across = _square(_mean(_sub(p3, p0), _sub(p2, p1)))  # left and right edges, top to bottom
     text = _clean(line.text)
@@ -243,8 +252,18 @@ def _line(
         return False
     u = (direction[0] / length, direction[1] / length)
     w = (up[0] / size, up[1] / size)
-    # Baseline above the bottom edge by the descent, so ascent..descent fills the box.
-    baseline = (start[0] + w[0] * size * -DESCENT / 1000, start[1] + w[1] * size * -DESCENT / 1000)
+    if direction is along and 0.8 * size <= block_size <= 1.3 * size and len(text.split()) >= 3:
+        # The block's size, hung from the line's top edge (ascenders are the rule; a line
+        # without descenders has its bottom edge on the baseline, so the bottom would drop
+        # its baseline by the descent and break the block's even pitch). Only for lines of
+        # running text within the descent's difference of it: a line of other text, or a
+        # number or word alone, keeps its own box.
+        size = block_size
+        drop = size * (1000 + DESCENT) / 1000
+        baseline = (p0[0] - w[0] * drop, p0[1] - w[1] * drop)
+    else:
+        # Baseline above the bottom edge by the descent, so ascent..descent fills the box.
+        baseline = (start[0] + w[0] * size * -DESCENT / 1000, start[1] + w[1] * size * -DESCENT / 1000)
     words = _words(line, text, start, u, length)
     if not words:
         return False
@@ -264,6 +283,12 @@ def _line(
         builder.show_text(font.encode(shown))
     builder.end_text()
     return True
+
+
+def _height(line: TextLine) -> float:
+    """The line's extent across its text (the shorter side of its box)."""
+    p0, p1, p2, p3 = [(float(x), float(y)) for x, y in line.placement_box]
+    return min(_norm(_mean(_sub(p1, p0), _sub(p2, p3))), _norm(_mean(_sub(p3, p0), _sub(p2, p1))))
 
 
 def _square(edge: Point) -> Point:

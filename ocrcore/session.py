@@ -240,8 +240,8 @@ def openvino_core():  # -> openvino.Core (imported here only: the gateway never 
 
 BACKENDS = ("auto", "onnxruntime", "openvino", "openvino-bf16")  # openvino is f32; -bf16 the precision hint
 # The default: openvino-bf16 where it pays, onnxruntime elsewhere (resolve_backend). With
-# native bf16, OpenVINO is 1.4x onnxruntime's speed at the same det and word F1 (README
-# "Inference backends"); in f32 it gains only 1.06-1.14x end to end, under the 1.15x that
+# native bf16, OpenVINO is 1.4x onnxruntime's speed at the same det and word F1 (docs/PERFORMANCE.md,
+# "Receipts" and "A4 pages"); in f32 it gains only 1.06-1.14x end to end, under the 1.15x that
 # would be worth its memory (a ceiling of ~1.27 GiB a child against onnxruntime's flat 0.38).
 DEFAULT_BACKEND = "auto"
 

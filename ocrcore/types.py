@@ -2,6 +2,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .layout.model import Rulings
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,7 @@ class OcrResult:
     height: int
     model: str
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage: decode, det, cls, rec
+    rulings: Rulings | None = None  # ruling lines in the image, for the layout's ruled tables
 
     def to_dict(self) -> dict:
         """The public response shape: {"processing_time", "results": [...]}."""

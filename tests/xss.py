@@ -17,7 +17,9 @@ PAYLOADS = [
     "&amp; &lt;b&gt; &#60;i&#62;",
 ]
 # Tags our html and hOCR documents are made of; anything else came from the text.
-DOCUMENT_TAGS = {"html", "head", "meta", "title", "style", "body", "article", "section", "p", "span", "div"}
+DOCUMENT_TAGS = {"html", "head", "meta", "title", "style", "body", "article", "section", "p", "span", "div",
+                 "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "table", "thead", "tbody", "tr", "th", "td",
+                 "header", "footer"}
 
 
 class Elements(HTMLParser):

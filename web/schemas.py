@@ -115,11 +115,54 @@ class TextLineOut(BaseModel):
     )
 
 
+class CellOut(BaseModel):
+    row: int = Field(..., ge=0, description="0-based row of the cell's top left position.")
+    col: int = Field(..., ge=0)
+    rowspan: int = Field(..., ge=1)
+    colspan: int = Field(..., ge=1)
+    text: str = Field(..., description="The cell's text; empty for an empty cell.")
+    bbox: list[int] = Field(..., min_length=4, max_length=4, description="[x0, y0, x1, y1] in page pixels.")
+    lines: list[int] = Field(..., description="Indices into the page's `results` of the lines in this cell.")
+
+
+class TableOut(BaseModel):
+    rows: int
+    cols: int
+    header_rows: int = Field(..., description="Rows at the top that head the columns (rendered as <thead>).")
+    ruled: bool = Field(..., description="Found from drawn ruling lines; false: from aligned text.")
+    cells: list[CellOut] = Field(..., description="Row by row; a position covered by a span has no cell of its own.")
+
+
+class BlockOut(BaseModel):
+    type: Literal["heading", "paragraph", "list_item", "table", "caption", "header", "footer"] = Field(
+        ..., description="header and footer are page furniture (running heads, page numbers, margin stamps): "
+        "left out of text, markdown and html unless keep_headers_footers."
+    )
+    bbox: list[int] = Field(..., min_length=4, max_length=4, description="[x0, y0, x1, y1] in page pixels.")
+    lines: list[int] = Field(..., description="Indices into the page's `results` of the block's lines, in order.")
+    text: str = Field(..., description="The block's text, lines joined and hyphenation undone.")
+    level: int | None = Field(None, ge=1, le=6, description="heading: its level, 1 the largest.")
+    ordered: bool | None = Field(None, description="list_item: numbered rather than bulleted.")
+    marker: str | None = Field(None, description="list_item: its bullet or number as on the page.")
+    table: TableOut | None = Field(None, description="table: its rows, columns and cells.")
+    continued: bool | None = Field(
+        None, description="paragraph: it runs on into the next paragraph block (the next column or page)."
+    )
+
+
+class LayoutOut(BaseModel):
+    """A page's layout (layout=true): its blocks in reading order."""
+
+    blocks: list[BlockOut]
+
+
 class OcrResponse(BaseModel):
-    """An image with output_format json: the original response shape, exactly."""
+    """An image with output_format json: the original response shape, exactly (`layout` only
+    when the request asked for it)."""
 
     processing_time: float = Field(..., description="Seconds the worker spent on the image.")
-    results: list[TextLineOut]
+    results: list[TextLineOut] = Field(..., description="The lines in reading order.")
+    layout: LayoutOut | None = Field(None, description="With layout=true: the image's blocks in reading order.")
 
 
 class PageOut(BaseModel):
@@ -129,7 +172,8 @@ class PageOut(BaseModel):
     source: Literal["ocr", "text_layer"] = Field(
         ..., description="text_layer: the PDF's own text was used; ocr: the page was rendered and recognized."
     )
-    results: list[TextLineOut]
+    results: list[TextLineOut] = Field(..., description="The page's lines in reading order.")
+    layout: LayoutOut | None = Field(None, description="With layout=true: the page's blocks in reading order.")
 
 
 class DocumentResponse(BaseModel):

@@ -13,6 +13,7 @@ from jobs.producer import broker_settings
 from jobs.settings import Settings, get_settings
 
 from .cores import plan_core_groups
+from .held import HeldMessages
 
 
 def make_celery(settings: Settings | None = None) -> Celery:
@@ -38,6 +39,8 @@ def make_celery(settings: Settings | None = None) -> Celery:
         worker_send_task_events=False,
         worker_hijack_root_logger=True,
     )
+    # The messages this worker holds are kept fresh in kombu's unacked index (worker/held.py).
+    app.steps["consumer"].add(HeldMessages)
     return app
 
 

@@ -116,6 +116,8 @@ class JobRunner:
                                   det_limit_side=options.det_limit_side)
         self.output_format = options.output_format
         self.paginate = options.paginate_output
+        self.with_layout = options.layout
+        self.keep_furniture = options.keep_headers_footers
         self.force_ocr = options.force_ocr
         self.load = load
         self.report = report
@@ -231,7 +233,8 @@ class JobRunner:
         if self.output_format == "pdf":
             return self._searchable(data(), meta, pages, started)
         elapsed = time.perf_counter() - started
-        body, _ = render(pages, elapsed, self.output_format, self.paginate, is_document=meta.is_pdf)
+        body, _ = render(pages, elapsed, self.output_format, self.paginate, is_document=meta.is_pdf,
+                         with_layout=self.with_layout, keep_furniture=self.keep_furniture)
         if isinstance(body, str):  # a text format: the job result must stay JSON
             return {"processing_time": round(elapsed, 3), "output_format": self.output_format, "content": body}
         return body
@@ -294,7 +297,7 @@ class JobRunner:
     def _image(self, data: bytes) -> PageResult:
         # An image's time is bounded by the job's own limits (a one-page job's are the base ones).
         result = self._ocr(data)
-        return PageResult(1, result.width, result.height, "ocr", result.lines)
+        return PageResult(1, result.width, result.height, "ocr", result.lines, result.rulings)
 
     def _page(self, document: PdfDocument, index: int) -> PageResult:
         if not 0 <= index < document.page_count:
@@ -306,10 +309,10 @@ class JobRunner:
             )
             if page.lines is not None:
                 self.text_layer_pages += 1
-                return PageResult(index + 1, page.width, page.height, "text_layer", page.lines)
+                return PageResult(index + 1, page.width, page.height, "text_layer", page.lines, page.rulings)
             assert page.image is not None  # a page without a usable text layer is rendered
-            lines = self._ocr(page.image).lines
-            return PageResult(index + 1, page.width, page.height, "ocr", lines)
+            result = self._ocr(page.image)
+            return PageResult(index + 1, page.width, page.height, "ocr", result.lines, result.rulings)
 
     def _ocr(self, image: bytes | np.ndarray) -> OcrResult:
         result = self.engine.run(image, self.options)

@@ -1,21 +1,29 @@
-"""Reading a searchable PDF back the way users' tools do: pdftotext (poppler) and pdfium.
+"""Searchable PDFs in tests/core and tests/service: the scanned inputs both make, and reading the
+output back the way users' tools do, pdftotext (poppler) and pdfium.
 
-Both give words or characters with boxes; boxes are brought into a PageResult's pixel
-frame so they can be compared with the boxes we wrote.
+Both tools give words or characters with boxes; boxes are brought into a PageResult's pixel
+frame so they can be compared with the boxes we wrote (check_extraction).
 """
 from __future__ import annotations
 
 import html
+import io
 import re
 import subprocess
 import tempfile
 from collections import Counter
 from dataclasses import dataclass
 
+import pikepdf
 import pypdfium2 as pdfium
+from PIL import Image, ImageDraw, ImageFont
 
 from ocrcore.document import _PageToPixels
 from ocrcore.formats import PageResult
+from tests.core.pdfmaker import image_pdf
+
+DEJAVU = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+NOTO_CJK = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
 
 Box = tuple[float, float, float, float]
 _CJK = "\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef"
@@ -136,3 +144,61 @@ def line_matches(result: PageResult, pieces: list[Piece]) -> list[tuple[str, str
                  max(p.box[2] for p in inside), max(p.box[3] for p in inside))
         out.append(("".join(line.text.split()), "".join(p.text for p in inside).replace(" ", ""), iou(union, box)))
     return out
+
+
+# ---------- inputs ----------
+
+def scan_page(lines: list[str], font_path: str, size: int = 34, width: int = 900, height: int = 1100) -> Image.Image:
+    font = ImageFont.truetype(font_path, size)
+    image = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(image)
+    for i, line in enumerate(lines):
+        draw.text((60, 80 + int(i * size * 2.2)), line, fill="black", font=font)
+    return image
+
+
+def three_page_scan() -> bytes:
+    """Three scanned pages (JPEG images at 200 DPI, no text layer): English; Chinese and
+    Japanese; English stored turned a quarter (shown upright by /Rotate 90) on a page whose
+    crop box is offset inside a larger media box."""
+    english = scan_page(["Quarterly report for the board", "Revenue grew by 12 percent",
+                         "Costs stayed flat this year", "Invoice number 48213 paid"], DEJAVU)
+    cjk = scan_page(["中文文本识别测试", "今天天气很好", "价格 12.50 元", "東京都千代田区"], NOTO_CJK, size=40)
+    turned = scan_page(["Second quarter results", "Net income rose sharply", "Thank you for reading"],
+                       DEJAVU).rotate(90, expand=True)
+    data = image_pdf([english, cjk, turned], resolution=200)
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        page = pdf.pages[2].obj
+        w, h = (float(v) for v in page.MediaBox[2:])
+        page.MediaBox = [-30, -40, w + 20, h + 10]
+        page.CropBox = [-10, -20, w, h - 5]
+        page.Rotate = 90
+        out = io.BytesIO()
+        pdf.save(out)
+        return out.getvalue()
+
+
+# ---------- checks ----------
+
+def check_extraction(data: bytes, pages: list[PageResult]) -> dict[str, list[float]]:
+    """Both extractors' text of each page against our text (word F1 >= 0.99), and every
+    line's extracted position on our box (IoU >= 0.7)."""
+    figures: dict[str, list[float]] = {"f1": [], "iou": []}
+    for page in pages:
+        assert page.lines, f"page {page.page} has no text to check"
+        for extract in (pdftotext_words, pdfium_chars):
+            text, pieces = extract(data, page)
+            f1 = word_f1(page_text(page), text)
+            assert f1 >= 0.99, f"{extract.__name__} page {page.page}: F1 {f1:.3f}\n{page_text(page)}\n---\n{text}"
+            figures["f1"].append(f1)
+            for ours, found, overlap in line_matches(page, pieces):
+                assert overlap >= 0.7, f"{extract.__name__} page {page.page}: {ours!r} -> {found!r}, IoU {overlap:.2f}"
+                figures["iou"].append(overlap)
+    return figures
+
+
+def contents_raw(page: pikepdf.Page) -> list[bytes]:
+    """A page's content streams as stored (not decoded): equal bytes mean untouched."""
+    contents = page.obj.Contents
+    streams = contents if isinstance(contents, pikepdf.Array) else [contents]
+    return [stream.read_raw_bytes() for stream in streams]

@@ -43,7 +43,7 @@ def test_openvino_reads_the_same_lines_as_onnxruntime(ort_engine, ov_engine, mod
 
 # Largest difference from onnxruntime's outputs on random input (probabilities, 0..1):
 # measured 1e-5 in f32; bf16 moved them by up to 0.08 on a page (its accuracy is judged on
-# sroie-dev and the document pages instead, README "Inference backends").
+# sroie-dev and the document pages instead, docs/PERFORMANCE.md).
 TOLERANCE = {"openvino": 2e-3, "openvino-bf16": 0.15}
 
 

@@ -20,7 +20,7 @@ from ocrcore.formats import (
     PAGE_SEPARATOR,
     PageResult,
     UnknownFormatError,
-    paragraphs,
+
     render,
     to_hocr,
     to_html,
@@ -119,16 +119,18 @@ def test_render_dispatches_every_format_and_refuses_others():
 # ---------- text and markdown ----------
 
 
-def test_text_is_lines_in_order_and_paginates_only_when_asked():
+def test_text_is_blocks_of_lines_in_order_and_paginates_only_when_asked():
     plain = to_text(PAGES)
-    assert plain.splitlines() == all_text(PAGES)
+    # A block's lines as they are, a blank line between blocks; boxes side by side are one line.
+    assert plain.split("\n\n") == [
+        "Quarterly Report", "Revenue grew by 12 percent\nand costs stayed flat", "TOTAL 12.50", "Appendix <b>&</b>\n"]
     assert "-" * 48 not in plain
     paged = to_text(PAGES, paginate=True)
     # Marker's convention: the marker precedes every page and carries the 0-based page id.
     assert page_ids(paged) == [0, 1, 4]
     assert paged.startswith("\n\n{0}" + PAGE_SEPARATOR + "\n\n")
     assert page_bodies(paged) == [
-        "\n".join(all_text([PAGE_ONE])),
+        "Quarterly Report\n\nRevenue grew by 12 percent\nand costs stayed flat\n\nTOTAL 12.50",
         "",
         "Appendix <b>&</b>",
     ]
@@ -137,10 +139,11 @@ def test_text_is_lines_in_order_and_paginates_only_when_asked():
 def test_markdown_groups_paragraphs_and_paginates_only_when_asked():
     plain = to_markdown([PAGE_ONE])
     blocks = plain.strip().split("\n\n")
+    # The larger first line is a heading; a paragraph's lines are one line of markdown.
     assert blocks == [
-        "Quarterly Report",
-        "Revenue grew by 12 percent\nand costs stayed flat",
-        "TOTAL\n12.50",
+        "# Quarterly Report",
+        "Revenue grew by 12 percent and costs stayed flat",
+        "TOTAL 12.50",
     ]
     assert MARKER.search(to_markdown(PAGES)) is None
     paged = to_markdown(PAGES, paginate=True)
@@ -154,25 +157,58 @@ def test_markdown_escaping_keeps_ocr_text_literal():
     tricky = [
         "*** THANK YOU ***",
         "# 12 items",
-        "1. first",
-        "- 5.00",
         "------",
         "> not a quote",
         "<script>alert(1)</script>",
         "[link](http://x.invalid) `code` a_b_c",
         "A&W &amp; $5 | x ~~y~~",
         "12.50 total #7",
+        "[ref]: http://x.invalid",
+        "```",
     ]
-    page = PageResult(1, 1000, 2000, "ocr", [line(t, 10, 100 * i, 900, 100 * i + 30) for i, t in enumerate(tricky)])
     md = markdown_it.MarkdownIt("commonmark").enable(["table", "strikethrough"])
-    rendered = md.render(to_markdown([page]))
-    # Evenly spaced lines make one paragraph of plain text: no tag but <p>, same lines out.
-    assert re.findall(r"</?(\w+)", rendered) == ["p", "p"]
-    assert HTMLText.of(rendered).strip("\n").split("\n") == tricky
+    for text in tricky:  # each alone on its page: one paragraph of plain text, the same text out
+        rendered = md.render(to_markdown([PageResult(1, 1000, 200, "ocr", [line(text, 10, 100, 900, 130)])]))
+        assert re.findall(r"</?(\w+)", rendered) == ["p", "p"], (text, rendered)
+        assert HTMLText.of(rendered).strip("\n") == text
     # Plain numbers and hyphenated codes are left readable.
-    assert "12.50 total #7" in to_markdown([page]) and "789417-W" in to_markdown(
-        [PageResult(1, 10, 10, "ocr", [line("789417-W", 0, 0, 5, 5)])]
-    )
+    assert "12.50 total #7" in to_markdown([PageResult(1, 1000, 200, "ocr", [line("12.50 total #7", 0, 0, 500, 30)])])
+    assert "789417-W" in to_markdown([PageResult(1, 10, 10, "ocr", [line("789417-W", 0, 0, 5, 5)])])
+
+
+def test_markdown_escapes_only_what_would_become_markup():
+    """A lone [, *, _ or < cannot form a link, emphasis or a tag: it stays as it is, so programs
+    reading the markdown get the text; a pair that could is escaped."""
+    def md(text: str) -> str:
+        return to_markdown([PageResult(1, 1000, 200, "ocr", [line(text, 10, 100, 900, 130)])]).strip()
+
+    assert md("price [approx. 5") == "price [approx. 5"
+    assert md("5 * 3 = 15") == "5 * 3 = 15"
+    assert md("file_name.txt a < b") == "file_name.txt a < b"
+    assert md("see [1] and *note*") == "see [1] and \\*note\\*"  # [1] is no link without a definition
+    assert md("a [link](x) here") == "a \\[link](x) here"
+    assert md("<b>bold</b>") == "\\<b>bold\\</b>"
+
+
+def test_markdown_lists_headings_and_tables_render_as_such():
+    markdown_it = pytest.importorskip("markdown_it")
+    page = PageResult(1, 1200, 1600, "ocr", [
+        line("Annual Summary", 100, 100, 700, 150),
+        line("• first point of the list", 100, 220, 600, 250),
+        line("• second point of the list", 100, 260, 620, 290),
+        line("1. numbered item one here", 100, 360, 600, 390),
+        line("2. numbered item two here", 100, 400, 600, 430),
+        line("Name", 100, 520, 200, 550), line("Qty", 500, 520, 560, 550), line("Price", 800, 520, 900, 550),
+        line("Apple", 100, 570, 200, 600), line("3", 500, 570, 520, 600), line("1.20", 800, 570, 880, 600),
+        line("Pear", 100, 620, 190, 650), line("0.80", 800, 620, 880, 650),
+        line("Plum", 100, 670, 190, 700), line("12", 500, 670, 530, 700), line("2.00", 800, 670, 880, 700),
+    ])
+    markdown = to_markdown([page])
+    rendered = markdown_it.MarkdownIt("commonmark").enable(["table"]).render(markdown)
+    tags = re.findall(r"<(\w+)", rendered)
+    assert tags[0] == "h1" and tags.count("ul") == 1 and tags.count("ol") == 1 and tags.count("li") == 4
+    assert tags.count("table") == 1 and tags.count("th") == 3 and tags.count("td") == 9
+    assert "| Pear |  | 0.80 |" in markdown  # the empty cell kept in place
 
 
 class HTMLText(HTMLParser):
@@ -191,21 +227,6 @@ class HTMLText(HTMLParser):
         parser.feed(fragment)
         parser.close()
         return "".join(parser.parts)
-
-
-def test_paragraphs_follow_gaps_rows_and_columns():
-    # Double-spaced lines (gap = one line height) stay one paragraph; a wider gap splits.
-    double = [line(f"line {i}", 0, 60 * i, 500, 60 * i + 30) for i in range(4)]
-    double.append(line("new paragraph", 0, 60 * 4 + 60, 500, 60 * 4 + 90))
-    assert [len(p) for p in paragraphs(double)] == [4, 1]
-    # A second column starts back at the top: a new paragraph even with no gap.
-    columns = [line("left 1", 0, 0, 400, 30), line("left 2", 0, 35, 400, 65), line("right 1", 500, 0, 900, 30)]
-    assert [len(p) for p in paragraphs(columns)] == [2, 1]
-    # Boxes on one row (a label and its amount) stay together, even when the second box
-    # is taller and starts higher, as OCR boxes of one row often do.
-    row = [line("TOTAL", 0, 0, 100, 30), line("9.00", 600, -20, 700, 38), line("CASH", 0, 42, 100, 72)]
-    assert [len(p) for p in paragraphs(row)] == [3]
-    assert paragraphs([]) == []
 
 
 # ---------- html ----------
@@ -249,7 +270,7 @@ def test_html_is_a_semantic_document_with_line_spans_and_boxes():
     parsed = parse_html(document)
     tags = [t for t, _ in parsed.tags]
     assert tags.count("article") == 1 and "section" not in tags
-    assert tags.count("p") == 4  # three paragraphs on page 1, one on page 5
+    assert tags.count("h1") == 1 and tags.count("p") == 3  # a heading, two paragraphs on page 1, one on page 5
     assert [text for _, text in parsed.lines] == all_text(PAGES)
     first_attrs = parsed.lines[0][0]
     assert first_attrs["data-bbox"] == "100 100 600 140" and first_attrs["data-confidence"] == "0.990"
@@ -390,7 +411,7 @@ def test_text_layer_document_in_every_format(report_pdf):
     assert [(p.page, p.source) for p in pages] == [(2, "text_layer"), (3, "text_layer")]
     out = formats_of(pages)
     assert page_ids(out["markdown"]) == [1, 2]
-    assert "Payment terms apply\nwithin thirty days\n\nThank you for your order" in out["markdown"]
+    assert "Payment terms apply within thirty days\n\nThank you for your order" in out["markdown"]
     assert out["text"].count("TOTAL AMOUNT 56.70") == 1 and "INVOICE" not in out["text"]
     root = ET.fromstring(out["hocr"].encode("utf-8"))
     assert len(hocr_elements(root, "ocr_page")) == 2 and len(hocr_elements(root, "ocr_line")) == 4

@@ -7,51 +7,23 @@ import shutil
 import pikepdf
 import pypdfium2 as pdfium
 import pytest
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image
 
 from ocrcore.document import open_pdf
 from ocrcore.formats import PageResult
 from ocrcore.searchable import images_to_pdf, pdf_with_text_layer, searchable_pdf
 from tests.core import pdfmaker
-from tests.core.searchcheck import line_matches, page_text, pdfium_chars, pdftotext_words, word_f1
+from tests.core.searchcheck import DEJAVU, check_extraction, contents_raw, pdftotext_words, scan_page, three_page_scan
 from tests.sroie import SROIE
 
 pytestmark = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs pdftotext (poppler-utils)")
 
-DEJAVU = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
-NOTO_CJK = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
 RECEIPTS = [SROIE / "img" / "000.jpg", SROIE / "img" / "001.jpg"]
-
-
-def scan_page(lines: list[str], font_path: str, size: int = 34, width: int = 900, height: int = 1100) -> Image.Image:
-    font = ImageFont.truetype(font_path, size)
-    image = Image.new("RGB", (width, height), "white")
-    draw = ImageDraw.Draw(image)
-    for i, line in enumerate(lines):
-        draw.text((60, 80 + int(i * size * 2.2)), line, fill="black", font=font)
-    return image
 
 
 @pytest.fixture(scope="module")
 def scanned_pdf() -> bytes:
-    """Three scanned pages (JPEG images at 200 DPI, no text layer): English; Chinese and
-    Japanese; English stored turned a quarter (shown upright by /Rotate 90) on a page whose
-    crop box is offset inside a larger media box."""
-    english = scan_page(["Quarterly report for the board", "Revenue grew by 12 percent",
-                         "Costs stayed flat this year", "Invoice number 48213 paid"], DEJAVU)
-    cjk = scan_page(["中文文本识别测试", "今天天气很好", "价格 12.50 元", "東京都千代田区"], NOTO_CJK, size=40)
-    turned = scan_page(["Second quarter results", "Net income rose sharply", "Thank you for reading"],
-                       DEJAVU).rotate(90, expand=True)
-    data = pdfmaker.image_pdf([english, cjk, turned], resolution=200)
-    with pikepdf.open(io.BytesIO(data)) as pdf:
-        page = pdf.pages[2].obj
-        w, h = (float(v) for v in page.MediaBox[2:])
-        page.MediaBox = [-30, -40, w + 20, h + 10]
-        page.CropBox = [-10, -20, w, h - 5]
-        page.Rotate = 90
-        out = io.BytesIO()
-        pdf.save(out)
-        return out.getvalue()
+    return three_page_scan()
 
 
 def run_pdf(engine, data: bytes) -> list[PageResult]:
@@ -70,22 +42,6 @@ def run_pdf(engine, data: bytes) -> list[PageResult]:
 def run_images(engine, images: list[bytes]) -> list[PageResult]:
     results = [engine.run(data) for data in images]
     return [PageResult(1, r.width, r.height, "ocr", r.lines) for r in results]
-
-
-def check_extraction(data: bytes, pages: list[PageResult]) -> dict:
-    """Word F1 of both extractors' page text against our text, and each line's IoU."""
-    figures = {"f1": [], "iou": []}
-    for page in pages:
-        expected = page_text(page)
-        for extract in (pdftotext_words, pdfium_chars):
-            text, pieces = extract(data, page)
-            f1 = word_f1(expected, text)
-            assert f1 >= 0.99, f"{extract.__name__} page {page.page}: F1 {f1:.3f}\n{expected}\n---\n{text}"
-            figures["f1"].append(f1)
-            for ours, found, overlap in line_matches(page, pieces):
-                assert overlap >= 0.7, f"{extract.__name__} page {page.page}: {ours!r} -> {found!r}, IoU {overlap:.2f}"
-                figures["iou"].append(overlap)
-    return figures
 
 
 def test_scanned_pdf_becomes_searchable_in_place(engine, scanned_pdf):
@@ -168,12 +124,6 @@ def test_text_layer_pages_stay_byte_identical_and_only_the_scan_gets_a_layer(eng
     # The report's own text layer still reads as before.
     with open_pdf(out) as document:
         assert [line.text for line in document.text_lines(0)] == [line.text for line in pages[0].lines]
-
-
-def contents_raw(page: pikepdf.Page) -> list[bytes]:
-    contents = page.obj.Contents
-    streams = contents if isinstance(contents, pikepdf.Array) else [contents]
-    return [stream.read_raw_bytes() for stream in streams]
 
 
 def exif_jpeg(image: Image.Image, orientation: int) -> bytes:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -37,6 +38,9 @@ FAULT_ENV = {
     "OCR_LOG_LEVEL": "INFO",
 }
 GATEWAY_ENV = {"OCR_WEB_WORKERS": "2"}
+# What users run (`make run`, `python -m worker` with nothing set): one child per core, the
+# default lease, heartbeat, visibility timeout and limits; only the log level, for the log checks.
+DEFAULT_ENV = {"OCR_LOG_LEVEL": "INFO"}
 
 _REPORTS: list[dict] = []
 
@@ -113,9 +117,12 @@ def fault_stacks(tmp_path_factory) -> Iterator[Callable[..., FaultStack]]:
     made: list[FaultStack] = []
 
     def build(name: str, env: dict[str, str] | None = None, *, workers: int = 1, aof: bool = False,
-              sentinel: bool = False, gateway_env: dict[str, str] | None = None) -> FaultStack:
+              sentinel: bool = False, gateway_env: dict[str, str] | None = None,
+              defaults: bool = False) -> FaultStack:
+        """`defaults`: DEFAULT_ENV instead of FAULT_ENV, and every worker on every CPU (a second
+        `python -m worker` on the same machine), so each has its children per core."""
         log_dir = tmp_path_factory.mktemp(name)
-        env = {**FAULT_ENV, **(env or {})}
+        env = {**(DEFAULT_ENV if defaults else FAULT_ENV), **(env or {})}
         processes = LocalStack(env=BASE_ENV, log_dir=log_dir)
         try:
             if sentinel:
@@ -124,14 +131,14 @@ def fault_stacks(tmp_path_factory) -> Iterator[Callable[..., FaultStack]]:
                 redis_url = processes.start_redis(aof=aof)
             cpus = sorted(os.sched_getaffinity(0))
             for index in range(workers):
-                worker_cpus = [cpus[index % len(cpus)]] if workers > 1 else None
+                worker_cpus = [cpus[index % len(cpus)]] if workers > 1 and not defaults else None
                 processes.start_worker(name="worker" if index == 0 else f"worker{index + 1}", env=env,
                                        cpus=worker_cpus)
             base_url = processes.start_gateway(env={**env, **GATEWAY_ENV, **(gateway_env or {})})
             stack = FaultStack(processes, base_url, redis_url, log_dir, env)
             made.append(stack)
             wait_ready(base_url, processes=processes)
-            wait_workers(stack, workers)
+            wait_workers(stack, workers * (len(cpus) if defaults else 1))
         except BaseException:
             processes.stop_all()
             for log in sorted(log_dir.glob("*.log")):
@@ -212,3 +219,69 @@ def percentile(values: list[float], q: float) -> float:
 
 def repo_root() -> Path:
     return Path(__file__).resolve().parents[2]
+
+
+def unacked_ids(redis: Redis) -> set[str]:
+    """Task ids (a job's id, or "<job id>:<part>") of the messages in kombu's `unacked` hash."""
+    ids = set()
+    for raw in redis.hvals("unacked"):
+        try:
+            ids.add(json.loads(raw)[0]["headers"]["id"])
+        except (ValueError, KeyError, IndexError, TypeError):
+            ids.add("?")
+    return ids
+
+
+class UnackedWatch:
+    """Samples kombu's unacked index every 20 ms in a thread (for at most `limit` seconds): when
+    each message held at the start left its holder (acknowledged, or restored to its queue).
+
+    A restored message keeps its delivery tag and is often taken again within a millisecond,
+    so its leaving is seen in the index: its entry goes, or its delivery time moves past the
+    one it had at the start (a new delivery, or a refresh by a live holder, worker/held.py)."""
+
+    def __init__(self, stack: FaultStack, limit: float = 300):
+        self.redis = stack.redis
+        scores = dict(self.redis.zrange("unacked_index", 0, -1, withscores=True))
+        self.held: dict[bytes, tuple[str, float]] = {}  # tag -> (task id, delivery time at the start)
+        for tag, raw in self.redis.hgetall("unacked").items():
+            try:
+                task = json.loads(raw)[0]["headers"]["id"]
+            except (ValueError, KeyError, IndexError, TypeError):
+                task = "?"
+            self.held[tag] = (task, scores.get(tag, 0.0))
+        self.left: dict[str, float] = {}  # task id -> when it left its holder at the start
+        self._stop = threading.Event()
+        self._deadline = time.monotonic() + limit
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+
+    def tasks(self) -> set[str]:
+        return {task for task, _ in self.held.values()}
+
+    def _loop(self) -> None:
+        while not self._stop.is_set() and time.monotonic() < self._deadline and len(self.left) < len(self.held):
+            try:
+                scores = dict(self.redis.zrange("unacked_index", 0, -1, withscores=True))
+            except Exception:  # Redis away during a fault: sample again
+                self._stop.wait(0.02)
+                continue
+            now = time.time()
+            for tag, (task, score) in self.held.items():
+                if scores.get(tag, float("inf")) > score:
+                    self.left.setdefault(task, now)
+            self._stop.wait(0.02)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+
+def wait_unacked_empty(stack: FaultStack, timeout: float) -> float | None:
+    """Seconds until kombu's `unacked` hash is empty (None if it never was within `timeout`)."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if not stack.redis.hlen("unacked"):
+            return time.monotonic() - started
+        time.sleep(0.1)
+    return None

@@ -1,8 +1,12 @@
 """Completion callbacks and Idempotency-Key against the real stack (Redis, Celery worker, gunicorn):
 a signed callback reaches a receiver on loopback once, after a receiver error; private
-addresses are refused by default; one key gives one job, a different body gives 409."""
+addresses are refused by default; one key gives one job, a different body gives 409; the client
+sends a key with every submission (a lost answer retried makes no second job), --layout and
+--callback-url."""
 from __future__ import annotations
 
+import json
+import threading
 import time
 import uuid
 
@@ -162,3 +166,117 @@ def test_concurrent_sync_retries_with_one_key_all_get_the_one_result(live_servic
     assert [a.status_code for a in answers] == [200, 200, 200]
     assert len({a.text for a in answers}) == 1 and len({a.headers["X-Processing-Time"] for a in answers}) == 1
     assert time.monotonic() - started < 50  # well inside the 60 s sync timeout: nobody waited it out
+
+
+# ---------- the client (ocrclient, ocrserve) against the live gateway ----------
+
+class LosingProxy:
+    """An HTTP proxy to the gateway that forwards every request, records what it forwarded, and
+    drops the answers of the first `lose` POST /jobs (the gateway made the job; the client never
+    hears of it): the lost answer a retry must not turn into a second job."""
+
+    def __init__(self, upstream: str, lose: int = 0):
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.upstream, self.lose = upstream, lose
+        self.forwarded: list[tuple[str, str, dict[str, str], bytes, int, bytes]] = []
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _forward(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
+                answer = requests.request(self.command, proxy.upstream + self.path, headers=headers, data=body,
+                                          timeout=60)
+                proxy.forwarded.append((self.command, self.path, headers, body, answer.status_code, answer.content))
+                if self.command == "POST" and self.path == "/jobs" and proxy.lose > 0:
+                    proxy.lose -= 1
+                    self.close_connection = True  # no answer at all: the connection just closes
+                    return
+                self.send_response(answer.status_code)
+                for name in ("Content-Type", "Location", "Retry-After"):
+                    if name in answer.headers:
+                        self.send_header(name, answer.headers[name])
+                self.send_header("Content-Length", str(len(answer.content)))
+                self.end_headers()
+                self.wfile.write(answer.content)
+
+            do_GET = do_POST = do_DELETE = _forward
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+
+    def submissions(self) -> list[tuple[dict[str, str], bytes, int, bytes]]:
+        return [(h, body, status, answer) for method, path, h, body, status, answer in self.forwarded
+                if (method, path) == ("POST", "/jobs")]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def jobs_created(stack) -> int:
+    return len(list(stack.redis.scan_iter("ocr:job:*", count=1000)))
+
+
+def test_the_client_retries_a_lost_submission_under_its_key_and_gets_the_one_job(live_service, text_png):
+    from ocrclient import Client
+
+    proxy = LosingProxy(live_service.base_url, lose=1)
+    try:
+        before = jobs_created(live_service)
+        result = Client(proxy.url, retries=2).ocr(text_png, filename="hello.png", output_format="text")
+        assert result["content"].startswith("HELLO WORLD")
+        (first_headers, _, first_status, first_answer), (again_headers, _, again_status, again_answer) = \
+            proxy.submissions()
+        key = first_headers["Idempotency-Key"]
+        assert uuid.UUID(key) and again_headers["Idempotency-Key"] == key
+        assert first_status == again_status == 202
+        assert json.loads(first_answer)["id"] == json.loads(again_answer)["id"]  # the retry found the first job
+        assert jobs_created(live_service) - before == 1
+        # Another submission: another key, another job.
+        Client(proxy.url).submit(text_png, filename="hello.png")
+        assert proxy.submissions()[-1][0]["Idempotency-Key"] != key
+    finally:
+        proxy.close()
+
+
+def test_ocrserve_sends_layout_and_the_server_accepts_it(live_service, text_png, tmp_path):
+    import subprocess
+    import sys
+
+    (tmp_path / "hello.png").write_bytes(text_png)
+    proxy = LosingProxy(live_service.base_url)
+    try:
+        done = subprocess.run([sys.executable, "-m", "ocrclient", "ocr", str(tmp_path / "hello.png"), "--url",
+                               proxy.url, "--layout"], capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["results"][0]["text"] == "HELLO WORLD"
+        [(headers, body, status, _)] = proxy.submissions()
+        assert status == 202 and uuid.UUID(headers["Idempotency-Key"])
+        assert b'name="layout"\r\n\r\ntrue\r\n' in body
+    finally:
+        proxy.close()
+
+
+def test_ocrserve_callback_url_gets_the_signed_callback(callback_stack, receiver, text_png, tmp_path):
+    import subprocess
+    import sys
+
+    receiver.statuses = [200]
+    (tmp_path / "hello.png").write_bytes(text_png)
+    done = subprocess.run([sys.executable, "-m", "ocrclient", "ocr", str(tmp_path / "hello.png"), "--url",
+                           callback_stack.base_url, "--format", "text", "--callback-url", receiver.url],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("HELLO WORLD")
+    wait_until(lambda: receiver.received)
+    event = Webhook(SECRET).verify(receiver.received[0].body, receiver.received[0].headers)
+    assert event["type"] == "job.succeeded" and event["data"]["callback"]["url"] == receiver.url
+    assert event["data"]["result"]["content"].startswith("HELLO WORLD")

@@ -225,7 +225,7 @@ def test_page_range_in_every_output_format(live_service, five_page_pdf):
 
     text = post_ocr(base, pdf, page_range="1-2,4", output_format="text")
     assert text.headers["Content-Type"] == "text/plain; charset=utf-8"
-    assert text.text == "Page 2 says bravo\nPage 3 says charlie\nPage 5 says echo\n"
+    assert text.text == "Page 2 says bravo\n\nPage 3 says charlie\n\nPage 5 says echo\n"  # blocks, blank lines between
     assert float(text.headers["X-Processing-Time"]) >= 0
 
     paginated = post_ocr(base, pdf, page_range="1-2,4", output_format="text", paginate_output=True).text
@@ -335,7 +335,7 @@ def test_several_files_in_one_job_each_with_its_own_result(live_service, report_
     assert response.status_code == 200 and response.headers["Content-Type"] == "application/json"
     first, second = response.json()["files"]
     assert first["filename"] is None and "HELLO WORLD" in first["result"]["content"].upper()
-    assert second["result"]["content"] == "Quarterly Report\nRevenue grew by 12 percent\nCosts stayed flat\n" \
+    assert second["result"]["content"] == "Quarterly Report\n\nRevenue grew by 12 percent\nCosts stayed flat\n\n" \
         "Second page text\n"
 
     too_many = requests.post(live_service.url("/jobs"), json={"images": [b64(text_png)] * 11}, timeout=30)

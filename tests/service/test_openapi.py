@@ -81,7 +81,10 @@ def test_every_ocr_200_variant_with_its_media_type(document):
     ok = doc["paths"]["/ocr"]["post"]["responses"]["200"]["content"]
     variants = schema_of(doc, ok["application/json"]["schema"])["anyOf"]
     shapes = [set(schema_of(doc, v)["properties"]) for v in variants]
-    assert {"processing_time", "results"} in shapes  # an image
+    # An image: the seed shape, with `layout` only when asked for (not required).
+    image = next(schema_of(doc, v) for v in variants if "results" in schema_of(doc, v)["properties"])
+    assert set(image["properties"]) == {"processing_time", "results", "layout"}
+    assert image["required"] == ["processing_time", "results"]
     assert {"processing_time", "pages"} in shapes  # a PDF
     assert {"processing_time", "files"} in shapes  # several files
     for fmt in OUTPUT_FORMATS:

@@ -13,49 +13,26 @@ from urllib.parse import unquote
 import pikepdf
 import pytest
 import requests
-from PIL import Image, ImageDraw, ImageFont, ImageOps
+from PIL import Image, ImageOps
 
 from ocrcore.formats import PageResult
 from ocrcore.types import TextLine
 from tests.core.pdfmaker import image_pdf, quarterly_report_pdf
-from tests.core.searchcheck import line_matches, page_text, pdfium_chars, pdftotext_words, word_f1
+from tests.core.searchcheck import check_extraction, contents_raw, page_text, three_page_scan
 from tests.sroie import RECEIPT, SROIE
 
 from .helpers import OCR_TIMEOUT, b64, wait_for
 
 pytestmark = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs pdftotext (poppler-utils)")
 
-DEJAVU = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
-NOTO_CJK = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
 RECEIPTS = [SROIE / "img" / "000.jpg", SROIE / "img" / "001.jpg"]
 
 
 # ---------- inputs ----------
 
-def scan_page(lines: list[str], font_path: str, size: int = 34, width: int = 900, height: int = 1100) -> Image.Image:
-    font = ImageFont.truetype(font_path, size)
-    image = Image.new("RGB", (width, height), "white")
-    draw = ImageDraw.Draw(image)
-    for i, line in enumerate(lines):
-        draw.text((60, 80 + int(i * size * 2.2)), line, fill="black", font=font)
-    return image
-
-
 @pytest.fixture(scope="module")
 def scanned_pdf() -> bytes:
-    """Three scanned pages (JPEGs at 200 DPI, no text layer): English, Chinese and Japanese,
-    and an English page stored turned a quarter and shown upright by /Rotate 90."""
-    english = scan_page(["Quarterly report for the board", "Revenue grew by 12 percent",
-                         "Costs stayed flat this year", "Invoice number 48213 paid"], DEJAVU)
-    cjk = scan_page(["中文文本识别测试", "今天天气很好", "价格 12.50 元", "東京都千代田区"], NOTO_CJK, size=40)
-    turned = scan_page(["Second quarter results", "Net income rose sharply", "Thank you for reading"],
-                       DEJAVU).rotate(90, expand=True)
-    data = image_pdf([english, cjk, turned], resolution=200)
-    with pikepdf.open(io.BytesIO(data)) as pdf:
-        pdf.pages[2].obj.Rotate = 90
-        out = io.BytesIO()
-        pdf.save(out)
-        return out.getvalue()
+    return three_page_scan()
 
 
 @pytest.fixture(scope="module")
@@ -119,23 +96,6 @@ def image_page(number: int, path, results: list[dict]) -> PageResult:
     width, height = ImageOps.exif_transpose(Image.open(path)).size  # the frame the boxes are in
     return PageResult(number, width, height, "ocr",
                       [TextLine(r["text"], r["confidence"], r["bounding_box"]) for r in results])
-
-
-def check_extraction(data: bytes, pages: list[PageResult]) -> dict[str, list[float]]:
-    """Both extractors' text of each page against our JSON text (word F1 >= 0.99), and
-    every line's extracted position on our box (IoU >= 0.7)."""
-    figures: dict[str, list[float]] = {"f1": [], "iou": []}
-    for page in pages:
-        assert page.lines, f"page {page.page} has no text to check"
-        for extract in (pdftotext_words, pdfium_chars):
-            text, pieces = extract(data, page)
-            f1 = word_f1(page_text(page), text)
-            assert f1 >= 0.99, f"{extract.__name__} page {page.page}: F1 {f1:.3f}\n{page_text(page)}\n---\n{text}"
-            figures["f1"].append(f1)
-            for ours, found, overlap in line_matches(page, pieces):
-                assert overlap >= 0.7, f"{extract.__name__} page {page.page}: {ours!r} -> {found!r}, IoU {overlap:.2f}"
-                figures["iou"].append(overlap)
-    return figures
 
 
 def describe(figures: dict[str, list[float]]) -> str:
@@ -267,12 +227,6 @@ def test_a_text_layer_pdf_keeps_its_pages_and_only_the_scan_gets_a_layer(live_se
     # The text-layer pages still read as they did.
     again = post(live_service.base_url, "/ocr", [("out.pdf", out)], page_range="0-1").json()
     assert [page_text(p) for p in page_results(again["pages"])] == [page_text(p) for p in pages[:2]]
-
-
-def contents_raw(page: pikepdf.Page) -> list[bytes]:
-    contents = page.obj.Contents
-    streams = contents if isinstance(contents, pikepdf.Array) else [contents]
-    return [stream.read_raw_bytes() for stream in streams]
 
 
 # ---------- several files, several documents ----------

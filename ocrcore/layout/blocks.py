@@ -1,0 +1,217 @@
+"""Rows of a column region -> typed blocks: paragraphs, headings, list items, captions.
+
+A row (the lines side by side on one visual row) joins the block above it when it sits
+under it in the same column, close (the page's usual line gap plus half a line, at least
+0.75 line heights, as before the layout existed), at the same text size, and does not
+start a list item or an indented paragraph. A heading is a short block whose text is
+larger than the body's (height and character width together: a heading without
+descenders is no taller than body text, but its letters are wider), or a short
+numbered line standing alone ("2.1 Methods"). Paragraph text is rebuilt across line
+breaks: a word hyphenated at a line end is joined again; CJK lines join without a space.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+from .geometry import Item
+
+# A heading's text is at least this much larger than body text (geometric mean of the
+# height and character-width ratios).
+HEADING_SIZE = 1.15
+_HEADING_MAX_CHARS = 160
+_HEADING_MAX_ROWS = 3
+_PARAGRAPH_GAP = 0.45
+# Symbol bullets may touch their text; dashes, stars and pluses need a space after them
+# (and a dash pair "--" is punctuation, not a bullet).
+BULLET = re.compile(r"^([•·●○◦▪▫■□‣⁃∙◆◇►▸➢✓✔](?=\s*\S)|[*+\-–—](?=\s+\S))\s*")
+ORDERED = re.compile(r"^(\(?(?:\d{1,3}|[a-zA-Z]|[ivxIVX]{1,4})[.)]|\((?:\d{1,3}|[a-zA-Z]|[ivx]{1,4})\))\s+(?=\S)")
+# "2.1 Methods", "IV. Results", "第三章 ...": a section number, then a capitalised title.
+NUMBERED_HEADING = re.compile(
+    r"^(?:(\d{1,2}(?:\.\d{1,2}){0,3})\.?\s+(?=[A-Z][^\W\d_])|[IVX]{1,5}\.\s+(?=[A-Z])"
+    r"|第[一二三四五六七八九十百\d]+[章节部分篇]\s*(?=\S))"
+)
+CAPTION = re.compile(
+    r"^(?:figure|fig\.|table|tab\.|chart|exhibit|plate|图|表)\s*[\dIVX一二三四五六七八九十]", re.IGNORECASE
+)
+_SENTENCE_END = tuple(".!?:;。！？：；」』”\")")
+_CJK = re.compile(r"[\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
+
+
+@dataclass
+class Row:
+    items: list[Item]
+
+    @property
+    def x0(self) -> int:
+        return min(i.x0 for i in self.items)
+
+    @property
+    def x1(self) -> int:
+        return max(i.x1 for i in self.items)
+
+    @property
+    def y0(self) -> int:
+        return min(i.y0 for i in self.items)
+
+    @property
+    def y1(self) -> int:
+        return max(i.y1 for i in self.items)
+
+    @property
+    def height(self) -> float:
+        return max(i.height for i in self.items)
+
+    @property
+    def text(self) -> str:
+        return " ".join(i.text for i in self.items)
+
+
+@dataclass
+class Draft:
+    """A block being built: its rows, then its type."""
+
+    rows: list[Row]
+    type: str = "paragraph"
+    size: float = 1.0
+    depth: int = 0  # a numbered heading's depth ("2.1" is 2)
+    marker: str = ""
+    ordered: bool = False
+    continued: bool = False
+    items: list[Item] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return join_lines([row.text for row in self.rows])
+
+
+def size_of(row: Row, line_height: float, char_width: float) -> float:
+    """The row's text size relative to body text."""
+    height = row.height / max(line_height, 1.0)
+    widths = [i.char_width for i in row.items]
+    chars = sum(widths) / len(widths) / max(char_width, 1e-6)
+    return math.sqrt(max(height, 1e-6) * max(chars, 1e-6))
+
+
+def paragraph_gap(rows: list[Row], line_height: float) -> float:
+    """The gap between rows above which a new block starts: the page's usual line gap (the
+    lower quartile, as paragraph gaps may abound) plus 0.4 lines, at least 0.45 lines.
+    OCR boxes of single-spaced lines are 0.2-0.4 lines apart and a blank line is ~1; a
+    born-digital page's glyph boxes touch (gap ~0) and its paragraphs are often set only
+    half a line apart (6 pt at 10/12 pt)."""
+    gaps = [b.y0 - a.y1 for a, b in zip(rows, rows[1:]) if _overlaps(a, b) and b.y0 - a.y1 >= 0]
+    usual = sorted(gaps)[len(gaps) // 4] if gaps else 0
+    return max(_PARAGRAPH_GAP * line_height, usual + 0.4 * line_height)
+
+
+def build_blocks(rows: list[Row], line_height: float, char_width: float, threshold: float) -> list[Draft]:
+    """Consecutive rows (in reading order) grouped into typed blocks."""
+    drafts: list[Draft] = []
+    for row in rows:
+        size = size_of(row, line_height, char_width)
+        marker = _list_marker(row.text)
+        current = drafts[-1] if drafts else None
+        if current is not None and _continues(current, row, size, marker, threshold, line_height):
+            current.rows.append(row)
+            continue
+        drafts.append(Draft([row], size=size, marker=marker or ""))
+    for draft in drafts:
+        _classify(draft, line_height)
+    return drafts
+
+
+def _overlaps(a: Row, b: Row) -> bool:
+    return min(a.x1, b.x1) - max(a.x0, b.x0) > 0
+
+
+def _continues(block: Draft, row: Row, size: float, marker: str | None, threshold: float, line_height: float) -> bool:
+    last = block.rows[-1]
+    gap = row.y0 - last.y1
+    if not _overlaps(last, row) or gap > threshold or gap < -0.5 * line_height:
+        return False
+    if marker is not None:
+        return False
+    big, was_big = size >= HEADING_SIZE, block.size >= HEADING_SIZE
+    if big != was_big or (big and max(size, block.size) / min(size, block.size) > 1.25):
+        return False  # text grows or shrinks into a heading, or one heading size to another
+    if block.marker:  # a list item goes on under its text (hanging or flush)
+        return True
+    # A first-line indent under a flush line starts a paragraph (not the second line under
+    # an indented first one).
+    flush = len(block.rows) >= 2 and last.x0 <= block.rows[0].x0 + 0.5 * line_height
+    return not (flush and row.x0 - last.x0 >= 1.0 * line_height)
+
+
+def _list_marker(text: str) -> str | None:
+    match = BULLET.match(text) or ORDERED.match(text)
+    return match.group(1) if match else None
+
+
+def _classify(draft: Draft, line_height: float) -> None:
+    text = draft.text
+    first = draft.rows[0].text
+    if draft.marker:
+        if draft.size >= HEADING_SIZE and ORDERED.match(first) and len(draft.rows) <= _HEADING_MAX_ROWS:
+            draft.marker = ""  # "1. Introduction" set large is a heading
+        else:
+            draft.type = "list_item"
+            draft.ordered = bool(ORDERED.match(first)) and not BULLET.match(first)
+            return
+    if CAPTION.match(text):
+        draft.type = "caption"
+        return
+    short = len(text) <= _HEADING_MAX_CHARS and len(draft.rows) <= _HEADING_MAX_ROWS
+    if short and draft.size >= HEADING_SIZE and not text.endswith((",", ";")):
+        draft.type = "heading"
+    else:
+        numbered = NUMBERED_HEADING.match(first)
+        if numbered and len(draft.rows) == 1 and len(text) <= 80 and not text.endswith(_SENTENCE_END[:3]) \
+                and re.search(r"[^\W\d_]", text):
+            draft.type = "heading"
+            draft.depth = numbered.group(1).count(".") + 1 if numbered.group(1) else 1
+    if draft.type == "heading" and not draft.depth:
+        numbered = NUMBERED_HEADING.match(first)
+        draft.depth = numbered.group(1).count(".") + 1 if numbered and numbered.group(1) else 0
+
+
+def strip_marker(text: str, marker: str) -> str:
+    """A list item's text without its bullet or number."""
+    return text[len(marker):].lstrip() if marker and text.startswith(marker) else text
+
+
+def joint(before: str, after: str) -> str:
+    """How two lines of a paragraph meet: "-" where a word hyphenated at the line end goes
+    on (the hyphen goes, no space), "" between CJK lines, else " "."""
+    if re.search(r"[^\W\d_][-\u00ad\u2010]$", before) and after[:1].islower():
+        return "-"
+    if before and after and _CJK.match(before[-1]) and _CJK.match(after[0]):
+        return ""
+    return " "
+
+
+def join_lines(texts: list[str]) -> str:
+    """Lines of one paragraph as one string (see `joint`)."""
+    out = ""
+    for text in texts:
+        text = text.strip()
+        if not text:
+            continue
+        if not out:
+            out = text
+            continue
+        how = joint(out, text)
+        out = out[:-1] + text if how == "-" else out + how + text
+    return out
+
+
+def ends_sentence(text: str) -> bool:
+    return text.rstrip().endswith(_SENTENCE_END)
+
+
+def starts_lowercase(text: str) -> bool:
+    return text[:1].islower()
+
+
+def is_cjk(char: str) -> bool:
+    return bool(_CJK.match(char))

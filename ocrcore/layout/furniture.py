@@ -1,0 +1,88 @@
+"""Page furniture: running headers, footers, page numbers and margin stamps.
+
+On one page: a page number in the top or bottom band; a row in the band set off from the
+body by a wide gap and no larger than body text; a long vertical line in a side margin (a
+stamp such as a preprint server's). Across a document's pages: text that comes back in
+the same band at about the same height, digits aside ("Page 3 of 9", "Annual Report 2024").
+"""
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+
+from ..types import TextLine
+from .geometry import Item, rows_of
+
+# Bands, as shares of the page height: running heads and feet live there.
+BAND = 0.10
+REPEAT_BAND = 0.15
+# A lone row in a band is furniture when the gap to the body is this many line heights.
+_SET_OFF = 2.0
+PAGE_NUMBER = re.compile(
+    r"^(?:page|pg\.?|p\.|seite|第)?\s*[-–—(\[|]?\s*(?:\d{1,5}|[ivxlcdm]{1,7})\s*[-–—)\]|]?\s*"
+    r"(?:(?:of|/|von|de)\s*\d{1,4})?\s*(?:页|頁)?$",
+    re.IGNORECASE,
+)
+
+
+_NUMBERED_HEAD = re.compile(r"^\d{1,5}\s+\S.*\S\s*[/|·•]|[/|·•]\s*(?:\S.*\s)?\d{1,5}$")
+
+
+def page_furniture(items: list[Item], width: int, height: int, line_height: float) -> dict[int, str]:
+    """item index -> "header" or "footer" for this page's furniture."""
+    out: dict[int, str] = {}
+    for item in items:
+        if item.vertical and (item.x1 < 0.12 * width or item.x0 > 0.88 * width) and item.height >= 0.2 * height:
+            out[item.index] = "header"
+    body = [item for item in items if item.index not in out]
+    rows = rows_of(body)
+    for kind, ordered in (("header", rows), ("footer", rows[::-1])):
+        for k, row in enumerate(ordered[:3]):
+            in_band = (max(i.y1 for i in row) <= BAND * height if kind == "header"
+                       else min(i.y0 for i in row) >= (1 - BAND) * height)
+            if not in_band:
+                break
+            # A page number alone, or opening or closing a running head ("47700 Federal
+            # Register / Vol. 85", "Annual Report | 12").
+            text = " ".join(i.text for i in row)
+            numbered = all(PAGE_NUMBER.match(i.text) for i in row) or bool(_NUMBERED_HEAD.search(text))
+            rest = ordered[k + 1:]
+            if not rest:
+                break  # a page of only this row: it is the page's text
+            nxt = rest[0]
+            gap = (min(i.y0 for i in nxt) - max(i.y1 for i in row) if kind == "header"
+                   else min(i.y0 for i in row) - max(i.y1 for i in nxt))
+            small = max(i.height for i in row) <= 1.3 * line_height
+            if numbered or (small and gap >= _SET_OFF * line_height):
+                for i in row:
+                    out[i.index] = kind
+            else:
+                break
+    return out
+
+
+def _key(text: str) -> str:
+    return re.sub(r"\d+", "#", re.sub(r"\s+", "", text.lower()))
+
+
+def repeated_furniture(pages: Sequence[tuple[list[TextLine], int, int]]) -> list[dict[int, str]]:
+    """Per page, line index -> "header"/"footer" for text that recurs in a band on two or
+    more pages at about the same height."""
+    seen: dict[tuple[str, str], list[tuple[int, int, float]]] = defaultdict(list)
+    for number, (lines, _, height) in enumerate(pages):
+        for index, line in enumerate(lines):
+            ys = [p[1] for p in line.placement_box]
+            top, bottom = min(ys) / max(height, 1), max(ys) / max(height, 1)
+            kind = "header" if bottom <= REPEAT_BAND else "footer" if top >= 1 - REPEAT_BAND else None
+            if kind is None or len(line.text.strip()) < 1:
+                continue
+            seen[(kind, _key(line.text))].append((number, index, (top + bottom) / 2))
+    out: list[dict[int, str]] = [{} for _ in pages]
+    for (kind, _), places in seen.items():
+        if len({p for p, _, _ in places}) < 2:
+            continue  # bare page numbers count too: all of them are "#"
+        for number, index, y in places:
+            if sum(1 for p, _, y2 in places if p != number and abs(y2 - y) <= 0.03) >= 1:
+                out[number][index] = kind
+    return out

@@ -1,0 +1,167 @@
+"""Line boxes as the layout sees them: deskewed, axis-aligned, with the page's text size.
+
+A scanned page is often turned by a degree or so; the axis-aligned box of a long line is
+then taller than the line and neighbouring lines' boxes overlap, which hides the gaps
+that columns and paragraphs are found by. So every line's corners are turned back by the
+page's median line angle before its box is taken.
+"""
+from __future__ import annotations
+
+import math
+import re
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ..types import TextLine
+from .model import Box
+
+# Lines at least this many heights long give the page's skew; shorter ones are noisy.
+_SKEW_MIN_ASPECT = 4.0
+# Turns beyond this are not skew but rotated text (stamps, vertical labels): not undone.
+_MAX_SKEW_DEGREES = 8.0
+
+
+@dataclass
+class Item:
+    """One line as the layout works with it."""
+
+    index: int  # position in the page's lines as given
+    line: TextLine
+    box: Box  # deskewed, axis-aligned
+    text: str
+
+    @property
+    def x0(self) -> int:
+        return self.box[0]
+
+    @property
+    def y0(self) -> int:
+        return self.box[1]
+
+    @property
+    def x1(self) -> int:
+        return self.box[2]
+
+    @property
+    def y1(self) -> int:
+        return self.box[3]
+
+    @property
+    def width(self) -> int:
+        return max(self.box[2] - self.box[0], 1)
+
+    @property
+    def height(self) -> int:
+        return max(self.box[3] - self.box[1], 1)
+
+    @property
+    def cy(self) -> float:
+        return (self.box[1] + self.box[3]) / 2
+
+    @property
+    def char_width(self) -> float:
+        return self.width / max(len(self.text.replace(" ", "")), 1)
+
+    @property
+    def vertical(self) -> bool:
+        return self.height >= 1.5 * self.width and len(self.text) > 1
+
+
+def page_skew(lines: list[TextLine]) -> float:
+    """The median angle (radians) of the long lines' top edges; 0 when there are none."""
+    angles = []
+    for line in lines:
+        (ax, ay), (bx, by) = line.placement_box[0], line.placement_box[1]
+        length = math.hypot(bx - ax, by - ay)
+        height = math.hypot(line.placement_box[3][0] - ax, line.placement_box[3][1] - ay)
+        if length >= _SKEW_MIN_ASPECT * max(height, 1):
+            angles.append(math.atan2(by - ay, bx - ax))
+    if not angles:
+        return 0.0
+    angle = statistics.median(angles)
+    return angle if abs(math.degrees(angle)) <= _MAX_SKEW_DEGREES else 0.0
+
+
+@dataclass(frozen=True)
+class Deskew:
+    """Turns page points by minus the page's skew, about the page centre."""
+
+    angle: float
+    cx: float
+    cy: float
+
+    def point(self, x: float, y: float) -> tuple[float, float]:
+        cos, sin = math.cos(-self.angle), math.sin(-self.angle)
+        dx, dy = x - self.cx, y - self.cy
+        return self.cx + dx * cos - dy * sin, self.cy + dx * sin + dy * cos
+
+    def box(self, corners: Sequence[Sequence[float]]) -> Box:
+        points = [self.point(x, y) for x, y in corners]
+        xs, ys = [p[0] for p in points], [p[1] for p in points]
+        return int(round(min(xs))), int(round(min(ys))), int(round(max(xs))), int(round(max(ys)))
+
+
+def items_of(lines: list[TextLine], width: int, height: int) -> tuple[list[Item], Deskew]:
+    """The page's lines as deskewed items, and the turn that deskewed them."""
+    deskew = Deskew(page_skew(lines), width / 2, height / 2)
+    items = [Item(index, line, deskew.box(line.placement_box), line.text.strip()) for index, line in enumerate(lines)]
+    return items, deskew
+
+
+def union(boxes: list[Box]) -> Box:
+    return min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes)
+
+
+def original_box(items: list[Item]) -> Box:
+    """The union of the items' boxes in the page's own (not deskewed) frame."""
+    xs = [p[0] for item in items for p in item.line.placement_box]
+    ys = [p[1] for item in items for p in item.line.placement_box]
+    return int(min(xs)), int(min(ys)), int(max(xs)), int(max(ys))
+
+
+def body_size(items: list[Item]) -> tuple[float, float]:
+    """(line height, character width) of the page's body text: the medians over its longer
+    lines (short ones are headings, labels and numbers as often as body text)."""
+    if not items:
+        return 1.0, 1.0
+    long = [item for item in items if len(item.text) >= 20] or items
+    return (float(statistics.median(item.height for item in long)),
+            float(statistics.median(item.char_width for item in long)))
+
+
+def same_row(a: Item, b: Item) -> bool:
+    """Side by side: their vertical extents overlap by half the smaller height."""
+    overlap = min(a.y1, b.y1) - max(a.y0, b.y0)
+    return overlap >= 0.5 * min(a.height, b.height)
+
+
+def rows_of(items: list[Item]) -> list[list[Item]]:
+    """Items grouped into visual rows, top to bottom, each row left to right."""
+    rows: list[list[Item]] = []
+    for item in sorted(items, key=lambda i: (i.cy, i.x0)):
+        if rows and any(same_row(item, other) for other in rows[-1]):
+            rows[-1].append(item)
+        else:
+            rows.append([item])
+    return [sorted(row, key=lambda i: i.x0) for row in rows]
+
+
+def word_boxes(item: Item, deskew: Deskew) -> list[tuple[str, Box]]:
+    """The item's words with deskewed boxes: the recogniser's where the line has them, else
+    its box shared among its words by character position (text layers)."""
+    words = item.line.words
+    if words and [w.text for w in words] == item.text.split():
+        return [(w.text, deskew.box(w.bounding_box)) for w in words]
+    return [(text, (x0, item.y0, x1, item.y1)) for text, x0, x1 in spans_by_characters(item.text, item.x0, item.x1)]
+
+
+def spans_by_characters(text: str, start: int, end: int) -> list[tuple[str, int, int]]:
+    """Each word of `text` with the stretch of [start, end] its characters take."""
+    per_char = (end - start) / max(len(text), 1)
+    out = []
+    for match in re.finditer(r"\S+", text):
+        a = start + int(round(match.start() * per_char))
+        b = max(a + 1, start + int(round(match.end() * per_char)))
+        out.append((match.group(), a, b))
+    return out

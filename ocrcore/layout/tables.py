@@ -1,0 +1,355 @@
+"""Tables: the grid rebuilt from ruling lines where there are any, else from aligned rows.
+
+Ruled: ruling segments that touch form a component; one with two or more horizontal and
+vertical rulings is a grid whose row and column boundaries are their positions. A cell
+spans where the ruling between two grid positions is missing. Lines go to the cell their
+centre falls in; a line that crosses a column boundary is split at its words.
+
+Borderless: consecutive rows of a column region that each hold two or more separate
+pieces of text, three rows or more. The columns are the gaps that the fullest rows leave
+open; a piece of text wider than one column spans. Columns that are all column-wide prose
+are not a table (the XY-cut has already separated real text columns). A row of fewer
+pieces close under the previous one continues its cells (a wrapped cell).
+"""
+from __future__ import annotations
+
+import re
+import statistics
+from dataclasses import dataclass, field
+
+from .geometry import Deskew, Item, word_boxes
+from .model import Box, Rulings
+from .order import COLUMN_WIDTH
+
+# Ruling tolerances in body line heights: two rulings meet within this distance, and
+# positions closer than this are one boundary.
+_MEET = 0.35
+# A borderless table has at least this many rows, header included.
+MIN_ROWS = 3
+# Rows of a table are at most this many line heights apart.
+_ROW_GAP = 2.5
+
+
+@dataclass
+class Piece:
+    """Text that sits in one place of a table row: a line, or some words of one."""
+
+    text: str
+    box: Box
+    items: list[Item]
+
+
+@dataclass
+class FoundTable:
+    box: Box  # deskewed frame
+    items: list[Item]
+    rows: int
+    cols: int
+    cells: list[tuple[int, int, int, int, list[Piece]]]  # row, col, rowspan, colspan, contents
+    ruled: bool
+    header_rows: int = 1
+    xs: list[float] = field(default_factory=list)  # column bounds
+    ys: list[float] = field(default_factory=list)  # row bounds
+
+    def cell_box(self, row: int, col: int, rowspan: int, colspan: int) -> Box:
+        if len(self.xs) == self.cols + 1 and len(self.ys) == self.rows + 1:
+            return (int(self.xs[col]), int(self.ys[row]), int(self.xs[col + colspan]), int(self.ys[row + rowspan]))
+        return self.box
+
+
+# --- ruled --------------------------------------------------------------------
+
+
+def ruled_tables(items: list[Item], rulings: Rulings | None, deskew: Deskew, line_height: float) -> list[FoundTable]:
+    if not rulings:
+        return []
+    tol = max(3.0, _MEET * line_height)
+    hs = _merge([(*_turn_h(s, deskew),) for s in rulings.horizontal], tol, line_height)
+    vs = _merge([(*_turn_v(s, deskew),) for s in rulings.vertical], tol, line_height)
+    hs = [s for s in hs if s[1] - s[0] >= 2 * line_height]
+    vs = [s for s in vs if s[1] - s[0] >= 0.8 * line_height]
+    found = []
+    for comp_h, comp_v in _components(hs, vs, tol):
+        if len(comp_h) < 2 or len(comp_v) < 2:
+            continue
+        table = _grid(items, comp_h, comp_v, tol, deskew)
+        if table is not None:
+            found.append(table)
+    return found
+
+
+def _turn_h(s: tuple[int, int, int], deskew: Deskew) -> tuple[float, float, float]:
+    (ax, ay), (bx, by) = deskew.point(s[0], s[1]), deskew.point(s[2], s[1])
+    return min(ax, bx), max(ax, bx), (ay + by) / 2  # (start, end, position): horizontal
+
+
+def _turn_v(s: tuple[int, int, int], deskew: Deskew) -> tuple[float, float, float]:
+    (ax, ay), (bx, by) = deskew.point(s[0], s[1]), deskew.point(s[0], s[2])
+    return min(ay, by), max(ay, by), (ax + bx) / 2  # (start, end, position): vertical
+
+
+Segment = tuple[float, float, float]  # (start, end, position across)
+
+
+def _merge(segments: list[Segment], tol: float, line_height: float) -> list[Segment]:
+    """Collinear pieces (a skewed or broken ruling) joined: (start, end, position)."""
+    out: list[list[float]] = []
+    for start, end, pos in sorted(segments, key=lambda s: (s[2], s[0])):
+        for seg in out:
+            if abs(seg[2] - pos) <= tol and start <= seg[1] + 0.5 * line_height and end >= seg[0] - 0.5 * line_height:
+                seg[0], seg[1] = min(seg[0], start), max(seg[1], end)
+                break
+        else:
+            out.append([start, end, pos])
+    return [(s[0], s[1], s[2]) for s in out]
+
+
+def _components(hs, vs, tol):
+    """Groups of horizontal and vertical rulings that touch (union-find)."""
+    parent = list(range(len(hs) + len(vs)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, (hx0, hx1, hy) in enumerate(hs):
+        for j, (vy0, vy1, vx) in enumerate(vs):
+            if hx0 - tol <= vx <= hx1 + tol and vy0 - tol <= hy <= vy1 + tol:
+                parent[find(i)] = find(len(hs) + j)
+    groups: dict[int, tuple[list, list]] = {}
+    for i, h in enumerate(hs):
+        groups.setdefault(find(i), ([], []))[0].append(h)
+    for j, v in enumerate(vs):
+        groups.setdefault(find(len(hs) + j), ([], []))[1].append(v)
+    return list(groups.values())
+
+
+def _positions(values: list[float], tol: float) -> list[float]:
+    out: list[list[float]] = []
+    for value in sorted(values):
+        if out and value - out[-1][-1] <= tol:
+            out[-1].append(value)
+        else:
+            out.append([value])
+    return [statistics.fmean(group) for group in out]
+
+
+def _grid(items: list[Item], hs, vs, tol: float, deskew: Deskew) -> FoundTable | None:
+    ys = _positions([h[2] for h in hs], tol)
+    xs = _positions([v[2] for v in vs], tol)
+    if len(ys) < 2 or len(xs) < 2:
+        return None
+    rows, cols = len(ys) - 1, len(xs) - 1
+    box = (int(xs[0]), int(ys[0]), int(xs[-1]), int(ys[-1]))
+
+    def h_edge(r: int, c: int) -> bool:  # a ruling between rows r-1 and r under column c
+        mid = (xs[c] + xs[c + 1]) / 2
+        return any(abs(h[2] - ys[r]) <= tol and h[0] - tol <= mid <= h[1] + tol for h in hs)
+
+    def v_edge(r: int, c: int) -> bool:  # a ruling between columns c-1 and c beside row r
+        mid = (ys[r] + ys[r + 1]) / 2
+        return any(abs(v[2] - xs[c]) <= tol and v[0] - tol <= mid <= v[1] + tol for v in vs)
+
+    owner = {(r, c): (r, c) for r in range(rows) for c in range(cols)}
+
+    def root(p):
+        while owner[p] != p:
+            p = owner[p]
+        return p
+
+    for r in range(rows):
+        for c in range(cols):
+            if c + 1 < cols and not v_edge(r, c + 1):
+                owner[root((r, c + 1))] = root((r, c))
+            if r + 1 < rows and not h_edge(r + 1, c):
+                a, b = root((r + 1, c)), root((r, c))
+                if a != b:
+                    owner[a] = b
+    spans: dict[tuple[int, int], list[tuple[int, int]]] = {}
+    for p in owner:
+        spans.setdefault(root(p), []).append(p)
+    inside = [i for i in items if xs[0] <= (i.x0 + i.x1) / 2 <= xs[-1] and ys[0] <= i.cy <= ys[-1]]
+    contents: dict[tuple[int, int], list[Piece]] = {}
+    for piece in _pieces(inside, xs, deskew):
+        cx, cy = (piece.box[0] + piece.box[2]) / 2, (piece.box[1] + piece.box[3]) / 2
+        r = _slot(ys, cy)
+        c = _slot(xs, cx)
+        contents.setdefault(root((r, c)), []).append(piece)
+    cells = []
+    for start, members in sorted(spans.items()):
+        r0, c0 = min(m[0] for m in members), min(m[1] for m in members)
+        r1, c1 = max(m[0] for m in members), max(m[1] for m in members)
+        if len(members) != (r1 - r0 + 1) * (c1 - c0 + 1):  # not a rectangle: give up on spans
+            return None
+        cells.append((r0, c0, r1 - r0 + 1, c1 - c0 + 1, contents.get(start, [])))
+    filled = sum(1 for cell in cells if cell[4])
+    if filled < 2 or len(cells) < 2:
+        return None  # a box drawn around text is not a table
+    return FoundTable(box, inside, rows, cols, cells, ruled=True, xs=xs, ys=ys)
+
+
+def _slot(bounds: list[float], value: float) -> int:
+    for k in range(len(bounds) - 1):
+        if value < bounds[k + 1]:
+            return k
+    return len(bounds) - 2
+
+
+def _pieces(items: list[Item], xs: list[float], deskew: Deskew) -> list[Piece]:
+    """The items, each split at the column boundaries `xs` it crosses (by its words)."""
+    out = []
+    inner = xs[1:-1]
+    for item in items:
+        crossed = [x for x in inner if item.x0 + 4 < x < item.x1 - 4]
+        if not crossed:
+            out.append(Piece(item.text, item.box, [item]))
+            continue
+        groups: dict[int, list[tuple[str, Box]]] = {}
+        for text, box in word_boxes(item, deskew):
+            groups.setdefault(_slot(xs, (box[0] + box[2]) / 2), []).append((text, box))
+        for _, group in sorted(groups.items()):
+            x0 = min(b[0] for _, b in group)
+            x1 = max(b[2] for _, b in group)
+            out.append(Piece(" ".join(t for t, _ in group), (x0, item.y0, x1, item.y1), [item]))
+    return out
+
+
+# --- borderless ---------------------------------------------------------------
+
+
+_LONE_MARKER = re.compile(r"^(?:[•·●○◦▪▫■□‣⁃∙◆◇►▸➢✓✔*+\-–—]|\(?(?:\d{1,3}|[a-zA-Z])[.)])$")
+# Boxes of one row closer than this many line heights are one piece of text (a line the
+# detector or a text layer cut at a wide word space); table columns are further apart.
+PIECE_GAP = 0.8
+
+
+def segments(row: list[Item], line_height: float) -> list[Piece]:
+    """A row's pieces of text: its items, joined where closer than PIECE_GAP."""
+    out: list[Piece] = []
+    for item in row:
+        gap = item.x0 - out[-1].box[2] if out else 0.0
+        # A bullet or number standing apart before its text ("•   text") is that text's marker.
+        marker = bool(out) and _LONE_MARKER.match(out[-1].text) is not None and gap < 3 * line_height
+        if out and (gap < PIECE_GAP * line_height or marker):
+            last = out[-1]
+            last.text = f"{last.text} {item.text}"
+            last.box = (last.box[0], min(last.box[1], item.y0), max(last.box[2], item.x1), max(last.box[3], item.y1))
+            last.items.append(item)
+        else:
+            out.append(Piece(item.text, item.box, [item]))
+    return out
+
+
+def borderless_table(rows: list[list[Item]], line_height: float) -> FoundTable | None:
+    """The table these consecutive rows make, or None."""
+    if len(rows) < MIN_ROWS:
+        return None
+    pieces = [segments(row, line_height) for row in rows]
+    counts = [len(p) for p in pieces]
+    fullest = max(counts)
+    if fullest < 2:
+        return None
+    core = [p for p in pieces if len(p) >= max(2, fullest - 1)]
+    if len(core) < 2:
+        return None
+    spans = sorted((piece.box[0], piece.box[2]) for row in core for piece in row)
+    bounds: list[float] = [float(spans[0][0])]
+    reach = spans[0][1]
+    for x0, x1 in spans[1:]:
+        if x0 - reach >= 0.5 * PIECE_GAP * line_height:
+            bounds.append((reach + x0) / 2)
+        reach = max(reach, x1)
+    left = min(piece.box[0] for row in pieces for piece in row)
+    right = max(piece.box[2] for row in pieces for piece in row)
+    xs = [float(left)] + bounds[1:] + [float(right)]
+    cols = len(xs) - 1
+    if cols < 2:
+        return None
+    placed: list[list[tuple[int, int, Piece]]] = []  # per row: (col, colspan, piece)
+    for row in pieces:
+        here = []
+        for piece in row:
+            first = _slot(xs, piece.box[0] + 2)
+            last = _slot(xs, piece.box[2] - 2)
+            here.append((first, last - first + 1, piece))
+        placed.append(here)
+    # Cells per column: if every column holds column-wide prose, these are text columns.
+    widths: dict[int, list[int]] = {}
+    for here in placed:
+        for col, span, piece in here:
+            if span == 1:
+                widths.setdefault(col, []).append(piece.box[2] - piece.box[0])
+    if all(sorted(w)[int(0.85 * (len(w) - 1))] >= COLUMN_WIDTH * line_height for w in widths.values()):
+        return None
+    multi = sum(1 for here in placed if len({c for c, _, _ in here}) >= 2)
+    if multi < max(2, 0.5 * len(placed)):
+        return None
+    merged = _join_wrapped(placed, rows, line_height)
+    cells = []
+    for r, here in enumerate(merged):
+        by_col: dict[int, tuple[int, list[Piece]]] = {}
+        for col, span, piece in here:
+            if col in by_col:
+                by_col[col][1].append(piece)
+                by_col[col] = (max(by_col[col][0], span), by_col[col][1])
+            else:
+                by_col[col] = (span, [piece])
+        covered: set[int] = set()
+        for col in sorted(by_col):
+            span, contents = by_col[col]
+            span = max(1, min(span, cols - col))
+            if col in covered:
+                continue
+            covered.update(range(col, col + span))
+            cells.append((r, col, 1, span, contents))
+        for col in range(cols):
+            if col not in covered:
+                cells.append((r, col, 1, 1, []))
+    cells.sort(key=lambda c: (c[0], c[1]))
+    items = [item for row in rows for item in row]
+    box = (min(i.x0 for i in items), min(i.y0 for i in items), max(i.x1 for i in items), max(i.y1 for i in items))
+    ys = [float(box[1])] + [(max(p.box[3] for _, _, p in merged[r - 1]) + min(p.box[1] for _, _, p in merged[r])) / 2
+                            for r in range(1, len(merged))] + [float(box[3])]
+    return FoundTable(box, items, len(merged), cols, cells, ruled=False, xs=xs, ys=ys)
+
+
+def _join_wrapped(placed, rows: list[list[Item]], line_height: float):
+    """Rows that are a wrapped continuation of the row above (closer than the table's usual
+    row gap, fewer pieces, each under a filled cell) folded into it."""
+    tops = [min(i.y0 for i in row) for row in rows]
+    bottoms = [max(i.y1 for i in row) for row in rows]
+    gaps = [tops[k] - bottoms[k - 1] for k in range(1, len(rows))]
+    usual = statistics.median(gaps) if gaps else 0
+    out = [list(placed[0])]
+    for k in range(1, len(placed)):
+        prev_cols = {c for c, _, _ in out[-1]}
+        cols = {c for c, _, _ in placed[k]}
+        if (gaps[k - 1] < 0.5 * usual and len(cols) < len(prev_cols) and cols <= prev_cols
+                and gaps[k - 1] < 0.6 * line_height):
+            out[-1].extend(placed[k])
+        else:
+            out.append(list(placed[k]))
+    return out
+
+
+def table_rows(rows: list[list[Item]], line_height: float) -> list[tuple[int, int]]:
+    """(start, end) row index ranges, end exclusive, of the runs of rows that may be tables:
+    consecutive rows of two or more pieces, each under the last and close to it."""
+    runs = []
+    start = None
+    for k, row in enumerate(rows):
+        multi = len(segments(row, line_height)) >= 2
+        near = (k > 0 and start is not None
+                and min(i.y0 for i in row) - max(i.y1 for i in rows[k - 1]) <= _ROW_GAP * line_height
+                and min(i.y0 for i in row) >= min(i.y0 for i in rows[k - 1]))
+        if multi and (start is None or near):
+            start = k if start is None else start
+            continue
+        if start is not None:
+            runs.append((start, k))
+        start = k if multi else None
+    if start is not None:
+        runs.append((start, len(rows)))
+    return [(a, b) for a, b in runs if b - a >= MIN_ROWS]

@@ -1,0 +1,103 @@
+"""bench.layout's scorer on small hand-made answers: it must be able to fail."""
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("apted")
+pytest.importorskip("rapidfuzz")
+
+from bench import layoutscore as score  # noqa: E402
+from bench.metrics import edit_distance  # noqa: E402
+
+LEFT = ["The first column begins here and runs down the page.", "It ends with this sentence."]
+RIGHT = ["The second column starts at the top.", "And it closes the page."]
+TRUTH = [
+    {"type": "heading", "level": 1, "text": "A Title Across the Page"},
+    {"type": "heading", "level": 2, "text": "2.1 Methods"},
+    {"type": "paragraph", "text": " ".join(LEFT)},
+    {"type": "list_item", "ordered": False, "text": "a bullet item"},
+    {"type": "list_item", "ordered": True, "text": "a numbered item"},
+    {"type": "paragraph", "text": " ".join(RIGHT)},
+    {"type": "table", "ruled": True, "rows": [["Region", "Year", "Note"], ["North", "2001", ""], ["South", "2002", "final"]]},
+]
+
+
+def perfect() -> str:
+    return score.to_markdown(TRUTH)
+
+
+def test_perfect_answer_scores_perfectly():
+    answer = score.parse_markdown(perfect())
+    assert score.order_distance(answer, TRUTH) == 0.0
+    assert score.heading_counts(answer, TRUTH).f1 == 1.0
+    assert score.list_counts(answer, TRUTH).f1 == 1.0
+    tables = score.table_scores(answer, TRUTH)
+    assert tables.cells["ruled"].f1 == 1.0 and tables.teds["ruled"] == [1.0]
+
+
+def test_markdown_table_parses_with_header_row_and_empty_cell():
+    (table,) = [b for b in score.parse_markdown(perfect()) if b["type"] == "table"]
+    assert table["rows"] == [["Region", "Year", "Note"], ["North", "2001", ""], ["South", "2002", "final"]]
+
+
+def test_interleaved_columns_score_badly():
+    # the old top-to-bottom sort: the two columns' lines alternate
+    words_left = " ".join(LEFT).split()
+    words_right = " ".join(RIGHT).split()
+    rows = [" ".join(words_left[i:i + 3] + words_right[i:i + 3]) for i in range(0, max(len(words_left), len(words_right)), 3)]
+    body = [b for b in TRUTH if b["type"] == "paragraph"]
+    answer = score.parse_markdown("\n".join(rows))
+    assert score.order_distance(answer, body) > 0.3
+    assert score.order_distance(score.parse_markdown(score.to_markdown(body)), body) == 0.0
+
+
+def test_plain_text_gets_no_structure():
+    answer = score.parse_markdown(score.block_text(TRUTH).replace("\n", "\n\n"))
+    assert score.order_distance(answer, TRUTH) == 0.0  # the words are all there, in order
+    assert score.heading_counts(answer, TRUTH).f1 == 0.0
+    assert score.list_counts(answer, TRUTH).f1 == 0.0
+    assert score.table_scores(answer, TRUTH).cells["ruled"].f1 == 0.0
+
+
+def test_wrong_heading_level_and_list_kind_do_not_match():
+    md = perfect().replace("## 2.1 Methods", "# 2.1 Methods").replace("1. a numbered item", "- a numbered item")
+    answer = score.parse_markdown(md)
+    assert score.heading_counts(answer, TRUTH).tp == 1
+    assert score.list_counts(answer, TRUTH).tp == 1
+
+
+def test_swapped_cells_lose_cell_f1_and_teds():
+    md = perfect().replace("| North | 2001 |", "| 2001 | North |")
+    tables = score.table_scores(score.parse_markdown(md), TRUTH)
+    assert tables.cells["ruled"].tp == 6  # of 8 non-empty cells, the header row included
+    assert tables.cells["ruled"].f1 == pytest.approx(0.75)
+    assert 0.0 < tables.teds["ruled"][0] < 1.0
+
+
+def test_dropped_empty_cell_shifts_the_row():
+    md = perfect().replace("| North | 2001 |  |", "| North | 2001 |").replace("| South | 2002 | final |", "|  | South | 2002 | final |")
+    tables = score.table_scores(score.parse_markdown(md), TRUTH)
+    assert tables.cells["ruled"].f1 < 1.0
+
+
+def test_distance_is_levenshtein():
+    a, b = "kitten sitting on the mat", "sitting kitten on a mat"
+    from rapidfuzz.distance import Levenshtein
+
+    assert Levenshtein.distance(a, b) == edit_distance(a, b)
+
+
+def test_unit_tests_pass_and_fail():
+    answer = score.parse_markdown("Page 7 of 9\n\n" + perfect())
+    assert score.run_test({"type": "present", "text": "The second column starts at the top."}, answer)
+    assert not score.run_test({"type": "present", "text": "A sentence that is nowhere on the page."}, answer)
+    assert not score.run_test({"type": "absent", "text": "Page 7 of 9"}, answer)
+    assert score.run_test({"type": "absent", "text": "Page 8 of 9"}, answer)
+    assert score.run_test({"type": "order", "before": "It ends with this sentence.", "after": "And it closes the page."}, answer)
+    assert not score.run_test({"type": "order", "before": "And it closes the page.", "after": "It ends with this sentence."}, answer)
+    assert score.run_test({"type": "table", "cell": "North", "right": "2001"}, answer)
+    assert score.run_test({"type": "table", "cell": "North", "below": "South"}, answer)
+    assert score.run_test({"type": "table", "cell": "final", "heading": "Note"}, answer)
+    assert not score.run_test({"type": "table", "cell": "North", "right": "final"}, answer)
+    plain = score.parse_markdown("Region Year Note\nNorth 2001\nSouth 2002 final")
+    assert not score.run_test({"type": "table", "cell": "North", "right": "2001"}, plain)

@@ -1,0 +1,283 @@
+"""ocrcore.layout, step by step, on small constructed line boxes (no OCR, no pixels).
+
+Each test builds the boxes a page of that shape gives and checks the part of the layout
+it is about: columns and their order, furniture, paragraphs, headings, lists, tables.
+"""
+from __future__ import annotations
+
+import math
+import random
+import time
+
+from ocrcore.layout import Rulings, analyze_document, analyze_page
+from ocrcore.types import TextLine
+
+W, H = 1240, 1754
+
+
+def line(text: str, x0: float, y0: float, x1: float, y1: float, angle: float = 0.0) -> TextLine:
+    corners = [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
+    if angle:
+        cx, cy, cos, sin = W / 2, H / 2, math.cos(angle), math.sin(angle)
+        corners = [(cx + (x - cx) * cos - (y - cy) * sin, cy + (x - cx) * sin + (y - cy) * cos) for x, y in corners]
+    return TextLine(text, 0.99, [[int(round(x)), int(round(y))] for x, y in corners])
+
+
+def column(name: str, x0: int, x1: int, top: int, count: int, step: int = 32, height: int = 24,
+           gap_after: tuple[int, ...] = ()) -> list[TextLine]:
+    """Lines of body text (about 12 px a character at 24 px high), ragged on the right."""
+    out, y = [], top
+    for k in range(count):
+        right = x1 - (k % 3) * 40
+        words = f"{name} line {k}"
+        while len(words) < (right - x0) / 12:
+            words += " text"
+        out.append(line(words, x0, y, right, y + height))
+        y += step + (30 if k in gap_after else 0)
+    return out
+
+
+def texts(layout) -> list[str]:
+    return [block.text for block in layout.blocks]
+
+
+def order_of(layout, names: list[str]) -> list[str]:
+    """Which of `names` each line starts with, in the layout's reading order, runs collapsed."""
+    seen: list[str] = []
+    for ln in layout.lines:
+        name = next((n for n in names if ln.text.startswith(n)), None)
+        if name and (not seen or seen[-1] != name):
+            seen.append(name)
+    return seen
+
+
+def shuffled(lines: list[TextLine]) -> list[TextLine]:
+    lines = list(lines)
+    random.Random(7).shuffle(lines)
+    return lines
+
+
+def test_two_columns_under_a_spanning_title_read_column_by_column():
+    lines = [line("A Title Across Both Columns", 300, 100, 940, 150)]
+    lines += column("left", 110, 590, 200, 20, gap_after=(6, 13)) + column("right", 650, 1130, 200, 20, gap_after=(6, 13))
+    layout = analyze_page(shuffled(lines), W, H)
+    assert order_of(layout, ["A Title", "left", "right"]) == ["A Title", "left", "right"]
+    assert layout.blocks[0].type == "heading"
+    assert [b.type for b in layout.blocks[1:]] == ["paragraph"] * 6  # paragraph gaps align: not cut into rows
+
+
+def test_three_columns_with_ragged_right_edges():
+    lines = []
+    for name, x0 in (("first", 110), ("second", 450), ("third", 790)):
+        lines += column(name, x0, x0 + 320, 150, 25)
+    layout = analyze_page(shuffled(lines), W, H)
+    assert order_of(layout, ["first", "second", "third"]) == ["first", "second", "third"]
+
+
+def test_one_then_two_then_one_columns():
+    lines = column("intro", 110, 1130, 120, 4)
+    lines += column("left", 110, 590, 300, 8) + column("right", 650, 1130, 300, 8)
+    lines += column("closing", 110, 1130, 620, 4)
+    lines += column("lower-left", 110, 590, 800, 6) + column("lower-right", 650, 1130, 800, 6)
+    layout = analyze_page(shuffled(lines), W, H)
+    names = ["intro", "left", "right", "closing", "lower-left", "lower-right"]
+    assert order_of(layout, names) == names
+
+
+def test_a_skewed_page_still_reads_column_by_column():
+    angle = math.radians(1.0)
+    lines = [line(t.text, *_box(t), angle=angle) for t in column("left", 110, 590, 200, 25, step=30)]
+    lines += [line(t.text, *_box(t), angle=angle) for t in column("right", 650, 1130, 200, 25, step=30)]
+    layout = analyze_page(shuffled(lines), W, H)
+    assert order_of(layout, ["left", "right"]) == ["left", "right"]
+
+
+def _box(ln: TextLine) -> tuple[int, int, int, int]:
+    xs, ys = [p[0] for p in ln.bounding_box], [p[1] for p in ln.bounding_box]
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+def test_receipt_rows_read_across_not_down():
+    """Labels and amounts are not two columns of text: each row reads label then amount."""
+    lines = []
+    for k, (label, amount) in enumerate([("TEA", "3.50"), ("COFFEE LARGE", "4.20"), ("CAKE", "5.00"),
+                                         ("SUBTOTAL", "12.70"), ("TAX", "0.76"), ("TOTAL", "13.46")]):
+        y = 300 + 40 * k
+        lines += [line(label, 60, y, 60 + 22 * len(label), y + 28), line(amount, 560, y, 640, y + 28)]
+    layout = analyze_page(shuffled(lines), 700, 1000)
+    assert [ln.text for ln in layout.lines][:4] == ["TEA", "3.50", "COFFEE LARGE", "4.20"]
+
+
+def test_headers_footers_and_page_numbers_are_marked_not_body():
+    lines = [line("Journal of Examples, Vol. 3", 110, 50, 420, 68), line("12", 610, 1690, 630, 1708)]
+    lines += column("body", 110, 1130, 200, 20)
+    layout = analyze_page(lines, W, H)
+    kinds = {b.text: b.type for b in layout.blocks}
+    assert kinds["Journal of Examples, Vol. 3"] == "header" and kinds["12"] == "footer"
+    assert layout.lines[0].text.startswith("Journal") and layout.lines[-1].text == "12"
+
+
+def test_a_running_head_recurring_across_pages_is_furniture_even_close_to_the_body():
+    class Page:
+        def __init__(self, number: int):
+            self.lines = [line("ANNUAL REPORT 2024", 110, 120, 400, 140), line(f"Page {number} of 3", 560, 1650, 700, 1670)]
+            self.lines += column(f"p{number}", 110, 1130, 160, 20)
+            self.width, self.height, self.rulings = W, H, None
+
+    layouts = analyze_document([Page(n) for n in (1, 2, 3)])
+    for layout in layouts:
+        assert [b.type for b in layout.blocks if b.text.startswith(("ANNUAL", "Page"))] == ["header", "footer"]
+    # One page alone: the same head, 20 px over the body, is body text.
+    single = analyze_page(Page(1).lines, W, H)
+    assert [b.type for b in single.blocks if b.text.startswith("ANNUAL")] == ["paragraph"]
+
+
+def test_hyphenated_words_are_joined_and_a_paragraph_runs_on_into_the_next_column():
+    lines = column("pad-left", 110, 590, 200, 10)
+    lines += [line("The results of the experiment were experi-", 110, 560, 590, 584),
+              line("ment and so clear that the whole of the", 110, 592, 590, 616),
+              line("analysis went on and on and went on for", 110, 624, 590, 648),
+              line("several more weeks in the spring.", 650, 200, 1040, 224),
+              line("A new paragraph starts here and it runs", 650, 280, 1130, 304),
+              line("to the end of the column for sure.", 650, 312, 1040, 336)]
+    lines += column("pad-right", 650, 1130, 400, 10)
+    layout = analyze_page(lines, W, H)
+    first = layout.blocks[1]
+    assert first.text == ("The results of the experiment were experiment and so clear that the whole of the analysis "
+                          "went on and on and went on for")
+    assert first.continued and not layout.blocks[2].continued
+    assert layout.blocks[2].text == "several more weeks in the spring."
+    from ocrcore.formats import PageResult, to_markdown
+
+    markdown = to_markdown([PageResult(1, W, H, "ocr", lines)])
+    assert "went on for several more weeks in the spring.\n\nA new paragraph" in markdown
+
+
+def test_headings_by_size_and_numbering_get_levels():
+    lines = [line("Big Document Title", 110, 80, 900, 150),
+             line("Section Heading", 110, 200, 470, 236),
+             *column("a", 110, 1130, 260, 4),
+             line("2.1 Numbered Subsection", 110, 420, 420, 444),
+             *column("b", 110, 1130, 470, 4)]
+    layout = analyze_page(lines, W, H)
+    headings = [(b.text, b.level) for b in layout.blocks if b.type == "heading"]
+    assert headings == [("Big Document Title", 1), ("Section Heading", 2), ("2.1 Numbered Subsection", 3)]
+
+
+def test_lists_bulleted_numbered_and_with_hanging_lines():
+    lines = [line("• apples from the market", 110, 200, 500, 224),
+             line("• pears, which need a second line to", 110, 236, 560, 260),
+             line("say what they are", 140, 268, 400, 292),
+             line("1. first step to take", 110, 340, 450, 364), line("2) second step to take", 110, 376, 460, 400),
+             line("a. lettered step", 110, 412, 400, 436),
+             line("-- not a bullet but a dash pair", 110, 480, 700, 504)]
+    layout = analyze_page(lines, W, H)
+    items = [(b.text, b.ordered, b.marker) for b in layout.blocks if b.type == "list_item"]
+    assert items == [("• apples from the market", False, "•"),
+                     ("• pears, which need a second line to say what they are", False, "•"),
+                     ("1. first step to take", True, "1."), ("2) second step to take", True, "2)"),
+                     ("a. lettered step", True, "a.")]
+    assert layout.blocks[-1].type == "paragraph"
+
+
+def test_a_caption_is_typed():
+    lines = [*column("a", 110, 1130, 200, 3), line("Figure 3: The measured throughput", 110, 360, 600, 384),
+             *column("b", 110, 1130, 430, 3)]
+    assert [b.type for b in analyze_page(lines, W, H).blocks] == ["paragraph", "caption", "paragraph"]
+
+
+def _grid(x_bounds, y_bounds, skip_v=()):
+    """Rulings of a full grid; `skip_v` lists (row, boundary) pairs with no vertical ruling."""
+    horizontal = tuple((x_bounds[0], y, x_bounds[-1]) for y in y_bounds)
+    vertical = []
+    for c, x in enumerate(x_bounds):
+        for r in range(len(y_bounds) - 1):
+            if (r, c) not in skip_v:
+                vertical.append((x, y_bounds[r], y_bounds[r + 1]))
+    return Rulings(horizontal, tuple(vertical))
+
+
+def test_a_ruled_table_with_an_empty_cell_and_a_spanning_header():
+    xs, ys = [100, 400, 700, 1000], [500, 550, 600, 650, 700]
+    cells = {(0, 0): "Fruit", (0, 1): "Prices in 2024", (1, 0): "Item", (1, 1): "Spring", (1, 2): "Autumn",
+             (2, 0): "Apple", (2, 1): "1.20", (3, 0): "Pear", (3, 1): "0.80", (3, 2): "0.95"}
+    lines = [line(text, xs[c] + 10, ys[r] + 12, xs[c] + 10 + 14 * len(text), ys[r] + 36) for (r, c), text in cells.items()]
+    layout = analyze_page(column("above", 110, 1130, 200, 5) + lines, W, H, _grid(xs, ys, skip_v={(0, 2)}))
+    (table,) = [b.table for b in layout.blocks if b.table is not None]
+    assert (table.rows, table.cols, table.ruled) == (4, 3, True)
+    assert table.grid() == [["Fruit", "Prices in 2024", ""], ["Item", "Spring", "Autumn"],
+                            ["Apple", "1.20", ""], ["Pear", "0.80", "0.95"]]
+    spanning = next(c for c in table.cells if c.text == "Prices in 2024")
+    assert spanning.colspan == 2
+    assert len(table.cells) == 11  # 12 positions, one covered by the span
+
+
+def test_a_line_crossing_a_ruling_is_split_at_its_words():
+    from ocrcore.types import Word
+
+    xs, ys = [100, 400, 700], [500, 550, 600, 650]
+    merged = TextLine("Name Count", 0.99, [[110, 512], [470, 512], [470, 536], [110, 536]],
+                      (Word("Name", [[110, 512], [180, 512], [180, 536], [110, 536]]),
+                       Word("Count", [[410, 512], [470, 512], [470, 536], [410, 536]])))
+    rows = [merged, line("Apple", 110, 562, 180, 586), line("3", 410, 562, 425, 586),
+            line("Pear", 110, 612, 170, 636), line("12", 410, 612, 440, 636)]
+    layout = analyze_page(rows, W, H, _grid(xs, ys))
+    (table,) = [b.table for b in layout.blocks if b.table is not None]
+    assert table.grid() == [["Name", "Count"], ["Apple", "3"], ["Pear", "12"]]
+
+
+def test_a_borderless_table_with_empty_cells():
+    rows = [("Region", "Units", "Revenue"), ("North", "120", "4,300"), ("South", "", "2,150"), ("East", "75", "")]
+    lines = []
+    for r, row in enumerate(rows):
+        for c, text in enumerate(row):
+            if text:
+                x = (110, 560, 900)[c]
+                lines.append(line(text, x, 500 + 40 * r, x + 15 * len(text), 524 + 40 * r))
+    layout = analyze_page(column("above", 110, 1130, 200, 5) + lines + column("below", 110, 1130, 720, 4), W, H)
+    (table,) = [b.table for b in layout.blocks if b.table is not None]
+    assert not table.ruled and table.grid() == [list(row) for row in rows]
+    assert [b.type for b in layout.blocks] == ["paragraph", "table", "paragraph"]
+
+
+def test_two_columns_of_prose_are_not_a_table():
+    lines = column("left", 110, 590, 200, 20) + column("right", 650, 1130, 200, 20)
+    assert all(b.table is None for b in analyze_page(lines, W, H).blocks)
+
+
+def test_chinese_columns_join_without_spaces():
+    def cjk_column(text: str, x0: int) -> list[TextLine]:
+        return [line(text * 14, x0, 200 + 36 * k, x0 + 14 * 28, 228 + 36 * k) for k in range(15)]
+
+    layout = analyze_page(shuffled(cjk_column("左", 110) + cjk_column("右", 650)), W, H)
+    assert order_of(layout, ["左", "右"]) == ["左", "右"]
+    assert layout.blocks[0].text == "左" * 14 * 15
+
+
+def test_vertical_text_keeps_the_order_it_came_in():
+    lines = [line("竖排文字第一列内容", 1000 - 60 * k, 100, 1040 - 60 * k, 600) for k in range(8)]
+    layout = analyze_page(lines, W, H)
+    assert [ln.text for ln in layout.lines] == [ln.text for ln in lines]
+
+
+def test_hostile_shapes_get_an_answer_quickly():
+    assert analyze_page([], W, H).blocks == []
+    only_blank = analyze_page([line("   ", 10, 10, 50, 30)], W, H)
+    assert only_blank.blocks == [] and len(only_blank.lines) == 1
+    rng = random.Random(3)
+    tiny = [line(str(rng.randint(0, 9)), x, y, x + 6, y + 6)
+            for x, y in ((rng.randint(0, W - 10), rng.randint(0, H - 10)) for _ in range(500))]
+    overlapping = [line("overlap " * 5, 100 + k, 100 + k, 700 + k, 130 + k) for k in range(60)]
+    for lines in (tiny, overlapping, tiny + overlapping):
+        started = time.perf_counter()
+        layout = analyze_page(lines, W, H, Rulings(((0, 500, W),), ((600, 0, H),)))
+        assert time.perf_counter() - started < 2.0
+        assert sorted(id(ln) for ln in layout.lines) == sorted(id(ln) for ln in lines)  # nothing lost
+        assert sorted(k for b in layout.blocks for k in b.lines) == sorted(set(k for b in layout.blocks for k in b.lines))
+
+
+def test_every_line_is_placed_once_in_reading_order():
+    lines = column("left", 110, 590, 200, 12) + column("right", 650, 1130, 200, 12)
+    layout = analyze_page(shuffled(lines), W, H)
+    placed = [k for block in layout.blocks for k in block.lines]
+    assert placed == list(range(len(lines)))
