@@ -1,4 +1,5 @@
-"""Accuracy on document pages: A4 text pages in Chinese and English, ours beside RapidOCR.
+"""Accuracy on document pages: A4 text pages in Chinese and English, ours beside RapidOCR and
+faster-paddle (its bundled PP-OCRv6 small, or tiny beside ppocrv5-mobile).
 
 Pages are generated here, deterministically (fixed seed), from bench/doctext/ (public
 domain and CC0 prose, see its README): 1240x1754 (A4 at 150 dpi), real fonts (DejaVu
@@ -6,7 +7,7 @@ Sans/Serif for English, Noto Sans/Serif CJK for Chinese, from Debian's fonts-dej
 and fonts-noto-cjk), paragraphs wrapped to the page, then mild scan damage: a skew of at
 most 1 degree, a slight blur, grey-level noise and JPEG compression. The line
 transcripts are exactly the wrapped lines. Both engines get the same JPEG bytes, with the
-same model files and threads, each in its own process (bench/runners.py).
+same threads, each in its own process (bench/runners.py); RapidOCR with our model files.
 
 Reported per model set and language: page CER (edit distance over the page's text in
 reading order / its length; whitespace ignored for Chinese, runs of whitespace counted
@@ -14,6 +15,7 @@ as one space for English) and, for English, bag-of-words F1 (case-insensitive).
 
     python -m bench.documents [--models ppocrv6-small ppocrv5-mobile] [--pages 4] [--out DIR]
                               [--backends onnxruntime openvino-bf16] [--rounds N]
+                              [--peers rapidocr faster-paddle]
 
 Ours runs on the default backend ("auto", labelled as what it resolves to here) unless
 --backends names others.
@@ -37,11 +39,10 @@ from ocrcore.session import BACKENDS, DEFAULT_BACKEND
 from .metrics import edit_distance
 from .pagekit import FONTS, MARGIN, PAGE, scan_damage, wrap
 from .results import json_option, machine, save
-from .runners import make_engine, ours_kinds
+from .runners import PEERS, make_engine, ours_kinds
 
 TEXTS = Path(__file__).resolve().parent / "doctext"
 SEED = 14
-PEER = "rapidocr"
 
 
 @dataclass
@@ -148,6 +149,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="also write the pages (JPEG) and their transcripts here")
     parser.add_argument("--backends", nargs="+", default=[DEFAULT_BACKEND], help=f"ours on each of {BACKENDS}")
     parser.add_argument("--rounds", type=int, default=1, help="timed passes over the pages")
+    parser.add_argument("--peers", nargs="*", default=list(PEERS), choices=PEERS)
     json_option(parser, "documents")
     args = parser.parse_args()
 
@@ -160,7 +162,8 @@ def main() -> None:
     counts = Counter(p.lang for p in pages)
     chars = {lang: sum(len(_text(p.lines, lang)) for p in pages if p.lang == lang) for lang in counts}
     print(f"document pages: {counts['zh']} Chinese ({chars['zh']} chars), {counts['en']} English ({chars['en']} chars), seed {SEED}")
-    kinds = ours_kinds(args.backends) + [PEER]
+    ours = ours_kinds(args.backends)
+    kinds = ours + list(args.peers)
     started = machine()
     saved: dict[str, dict] = {}
     print(f"load {' '.join(open('/proc/loadavg').read().split()[:3])}, {args.threads} threads, {args.rounds} round(s)")
@@ -178,11 +181,13 @@ def main() -> None:
         for key in ("total", "det", "cls", "rec", "peak_rss_mb"):
             label = key if key == "peak_rss_mb" else f"{key} s/page"
             print(f"{label:<14}" + "".join(f"{times[k].get(key, float('nan')):>15.3f}" for k in kinds))
-        for kind in kinds[:-1]:
-            ratios = {key: times[PEER][key] / times[kind][key] for key in ("total", "det", "rec") if times[kind].get(key)}
-            print(f"speed {kind} vs {PEER}: " + ", ".join(f"{key} {r:.3f}x" for key, r in ratios.items()))
-        if len(kinds) > 2:
-            for kind in kinds[1:-1]:
+        for kind in ours:
+            for peer in args.peers:
+                ratios = {key: times[peer][key] / times[kind][key] for key in ("total", "det", "rec")
+                          if times[kind].get(key) and times[peer].get(key)}
+                print(f"speed {kind} vs {peer}: " + ", ".join(f"{key} {r:.3f}x" for key, r in ratios.items()))
+        if len(ours) > 1:
+            for kind in ours[1:]:
                 ratios = {key: times[kinds[0]][key] / times[kind][key] for key in ("total", "det", "rec") if times[kind].get(key)}
                 print(f"speed {kind} vs {kinds[0]}: " + ", ".join(f"{key} {r:.3f}x" for key, r in ratios.items()))
     print(f"load at the end: {' '.join(open('/proc/loadavg').read().split()[:3])}")

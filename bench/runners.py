@@ -26,7 +26,8 @@ def _make_ours(model: str, threads: int, overrides: dict):
         det=replace(DetConfig(), **overrides.get("det", {})),
         rec=replace(RecConfig(), **overrides.get("rec", {})),
     )
-    engine = OcrEngine(threads=threads, default_model=model, config=config, backend=overrides.get("backend", "onnxruntime"))
+    engine = OcrEngine(threads=threads, default_model=model, config=config, backend=overrides.get("backend", "onnxruntime"),
+                       lanes=overrides.get("lanes"))
 
     def run(data: bytes):
         result = engine.run(data)
@@ -64,7 +65,33 @@ def _make_peer(model: str, threads: int, overrides: dict):
     return run
 
 
-FACTORIES = {"ours": _make_ours, "rapidocr": _make_peer}
+# faster-paddle's bundled models for our model sets: its "small" is PP-OCRv6 small, the same
+# architecture as ppocrv6-small (its own paddle2onnx export, in the wheel). It has no v5 model:
+# for ppocrv5-mobile it runs "tiny", its fastest, and the report says so.
+FASTER_PADDLE_SIZES = {"ppocrv6-small": "small", "ppocrv5-mobile": "tiny"}
+
+
+def _make_faster_paddle(model: str, threads: int, overrides: dict):
+    from faster_paddle import OcrEngine as FasterPaddle
+
+    # threads is its whole CPU budget (detector, recognition workers and its Rayon pool alike);
+    # everything else stays at its defaults, which its README documents as measured.
+    engine = FasterPaddle(model_size=FASTER_PADDLE_SIZES.get(model, "small"), threads=threads)
+
+    def run(data: bytes):
+        out = engine.ocr(data)
+        lines = []
+        for bound in out["bounds"].values():
+            (x0, y0), (x1, y1) = bound["topLeftCoord"], bound["bottomRightCoord"]
+            # It returns each line's axis-aligned box; as four corners, clockwise from top-left.
+            lines.append((bound["text"], float(bound["confidence"]), [[x0, y0], [x1, y0], [x1, y1], [x0, y1]]))
+        return lines, {}  # no per-stage times: the whole call is native
+
+    return run
+
+
+FACTORIES = {"ours": _make_ours, "rapidocr": _make_peer, "faster-paddle": _make_faster_paddle}
+PEERS = ("rapidocr", "faster-paddle")
 
 
 def ours_kinds(backends: list[str]) -> list[str]:
@@ -77,8 +104,8 @@ def ours_kinds(backends: list[str]) -> list[str]:
 
 
 def make_engine(kind: str, model: str, threads: int, overrides: dict | None = None) -> EngineProcess:
-    """An EngineProcess for a label from ours_kinds() or "rapidocr" (overrides: ours only)."""
-    if kind == "rapidocr":
+    """An EngineProcess for a label from ours_kinds() or a peer in PEERS (overrides: ours only)."""
+    if kind in PEERS:
         return EngineProcess(kind, model, threads)
     backend = kind.split("-", 1)[1] if "-" in kind else "onnxruntime"
     return EngineProcess("ours", model, threads, {**(overrides or {}), "backend": backend})

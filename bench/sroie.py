@@ -1,10 +1,11 @@
-"""Accuracy and speed on sroie-dev: this pipeline beside RapidOCR with the same model files.
+"""Accuracy and speed on sroie-dev: this pipeline beside its peers, RapidOCR (with the same
+model files) and faster-paddle (its bundled PP-OCRv6 small, or tiny beside ppocrv5-mobile).
 
-Both engines run in child processes of this one run, fed the same images in
-alternation (so machine noise hits both alike), with the same thread count.
+Every engine runs in a child process of this one run, fed the same images in
+alternation (so machine noise hits all alike), with the same thread count.
 
     python -m bench.sroie [--models ppocrv6-small ppocrv5-mobile] [--threads 2] [--limit N]
-                          [--backends onnxruntime openvino-bf16]
+                          [--backends onnxruntime openvino-bf16] [--peers rapidocr faster-paddle]
 
 Ours runs on the default backend ("auto": openvino-bf16 on CPUs with native bf16, else
 onnxruntime), or once per backend named ("ours" is onnxruntime, "ours-openvino-bf16"
@@ -23,10 +24,9 @@ from .metrics import Line, Tally, load_ground_truth
 from ocrcore.session import BACKENDS, DEFAULT_BACKEND
 
 from .results import json_option, machine, save
-from .runners import make_engine, ours_kinds
+from .runners import PEERS, make_engine, ours_kinds
 
 DATASET = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "sroie-dev"
-PEER = "rapidocr"
 
 
 def bench_model(model: str, threads: int, images: list[Path], rounds: int, overrides: dict, kinds: list[str]) -> dict:
@@ -67,8 +67,9 @@ def bench_model(model: str, threads: int, images: list[Path], rounds: int, overr
 def print_report(model: str, report: dict) -> None:
     keys = ("det_precision", "det_recall", "det_f1", "word_f1", "cer", "median_s", "img_per_s", "peak_rss_mb", "det_s", "cls_s", "rec_s")
     kinds = list(report)
-    ours = [k for k in kinds if k != PEER]
-    pairs = [(k, PEER) for k in ours if PEER in report] + [(k, ours[0]) for k in ours[1:]]
+    ours = [k for k in kinds if k not in PEERS]
+    peers = [k for k in kinds if k in PEERS]
+    pairs = [(k, peer) for k in ours for peer in peers] + [(k, ours[0]) for k in ours[1:]]
     print(f"\n== {model} ==")
     print(f"{'metric':<14}" + "".join(f"{k:>15}" for k in kinds) + "".join(f"{a + '/' + b:>28}" for a, b in pairs))
     for key in keys:
@@ -88,13 +89,13 @@ def main() -> None:
     parser.add_argument("--overrides", type=json.loads, default={}, help='ours only, e.g. {"det": {"limit_side": 1280}}')
     json_option(parser, "sroie")
     parser.add_argument("--backends", nargs="+", default=[DEFAULT_BACKEND], help=f"ours on each of {BACKENDS}")
-    parser.add_argument("--no-peer", action="store_true", help="ours only (no RapidOCR)")
+    parser.add_argument("--peers", nargs="*", default=list(PEERS), choices=PEERS, help="peers beside ours (none: ours only)")
     args = parser.parse_args()
 
     images = sorted((DATASET / "img").glob("*.jpg"))
     if args.limit:
         images = images[: args.limit]
-    kinds = ours_kinds(args.backends) + ([] if args.no_peer else [PEER])
+    kinds = ours_kinds(args.backends) + list(args.peers)
     started = machine()
     load = " ".join(open("/proc/loadavg").read().split()[:3])
     print(f"sroie-dev: {len(images)} images, {args.threads} threads, {args.rounds} round(s); {time.strftime('%Y-%m-%d %H:%M')}; load {load}")

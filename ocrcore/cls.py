@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .session import Model, padded_rows
+from .session import Model, padded_rows, run_in_lanes
 
 _HEIGHT, _WIDTH = 48, 192  # the PP-OCR mobile v2.0 cls input
 
@@ -40,11 +40,18 @@ def orient(model: Model, crops: list[np.ndarray], config: ClsConfig) -> list[boo
             owners.append(index)
     probs = np.zeros((len(crops), 2), dtype=np.float32)
     counts = np.zeros(len(crops), dtype=np.float32)
-    for start in range(0, len(views), config.batch_size):
-        chunk = views[start : start + config.batch_size]
-        if model.shape_buckets:  # a bounded set of batch sizes (see session.py)
-            chunk = chunk + [np.zeros_like(chunk[0])] * (padded_rows(len(chunk)) - len(chunk))
-        out = model(np.stack(chunk))
+    starts = range(0, len(views), config.batch_size)
+
+    def job(start: int):
+        def run(lane: int) -> np.ndarray:
+            chunk = views[start : start + config.batch_size]
+            if model.shape_buckets:  # a bounded set of batch sizes (see session.py)
+                chunk = chunk + [np.zeros_like(chunk[0])] * (padded_rows(len(chunk)) - len(chunk))
+            return model(np.stack(chunk), lane)
+
+        return run
+
+    for start, out in zip(starts, run_in_lanes(model, [job(start) for start in starts])):
         for owner, p in zip(owners[start : start + config.batch_size], out):
             probs[owner] += p
             counts[owner] += 1

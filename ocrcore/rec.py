@@ -6,13 +6,14 @@ spacing.py); confidence is the mean probability of the characters the model emit
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from .session import Model, bucket_width, padded_rows
+from .session import Model, bucket_width, padded_rows, run_in_lanes
 from .spacing import fit_to_ink, glyphs, recover_spaces, word_spans
 
 HEIGHT = 48
@@ -21,6 +22,13 @@ HEIGHT = 48
 @dataclass(frozen=True)
 class RecConfig:
     batch_size: int = 4  # small batches of width-sorted crops: least padding (measured on sroie-dev)
+    # ... and at most this many input columns a batch (rows x width), so a batch of page-wide
+    # lines stays as small as a batch of receipt lines. The model's output is 18,710 floats a
+    # frame (8 columns): four A4 lines of 1,690 columns made 63 MB output tensors, about three
+    # alive per call (matmul, bias, softmax), and with two lanes the rec stage took a child's
+    # peak RSS from 552 to 734 MiB on one A4 page. Calls cost little on their own (the same
+    # 296 crops in 296 one-line calls or 74 four-line ones: 3.7-3.9 s against 4.1-4.5 s).
+    max_columns: int = 2048
     min_width: int = 32  # narrowest input; only batches of short crops are this narrow
     width_step: int = 8  # the model downsamples width by 8: pad to whole output steps
 
@@ -45,25 +53,46 @@ def load_charset(path: Path) -> list[str]:
 
 
 def recognize(model: Model, charset: list[str], crops: list[np.ndarray], config: RecConfig) -> list[Recognition]:
-    """Recognise crops batched by similar width so little of each batch is padding."""
+    """Recognise crops batched by similar width so little of each batch is padding; the
+    batches run on the model's lanes, widest first (session.run_in_lanes)."""
     ratios = [c.shape[1] / c.shape[0] for c in crops]
     order = np.argsort(ratios, kind="stable")
+    groups = _batches(order, [max(config.min_width, math.ceil(HEIGHT * r)) for r in ratios], config)
+
+    def job(indices: np.ndarray) -> Callable[[int], list[Recognition]]:
+        def run(lane: int) -> list[Recognition]:
+            widest = max(math.ceil(HEIGHT * ratios[i]) for i in indices)
+            rows = len(indices)
+            if model.shape_buckets:  # a bounded set of shapes (see session.py); padding reads as blank
+                batch_width = bucket_width(widest, config.min_width, config.width_step)
+                rows = padded_rows(rows)
+            else:
+                batch_width = max(config.min_width, math.ceil(widest / config.width_step) * config.width_step)
+            batch = np.zeros((rows, 3, HEIGHT, batch_width), dtype=np.float32)
+            widths = [_fill(batch[row], crops[i], batch_width) for row, i in enumerate(indices)]
+            probs = model(batch, lane)
+            return [_ctc_greedy(probs[row], charset, crops[i], widths[row]) for row, i in enumerate(indices)]
+
+        return run
+
     results: list[Recognition | None] = [None] * len(crops)
-    for start in range(0, len(order), config.batch_size):
-        indices = order[start : start + config.batch_size]
-        widest = max(math.ceil(HEIGHT * ratios[i]) for i in indices)
-        rows = len(indices)
-        if model.shape_buckets:  # a bounded set of shapes (see session.py); padding reads as blank
-            batch_width = bucket_width(widest, config.min_width, config.width_step)
-            rows = padded_rows(rows)
-        else:
-            batch_width = max(config.min_width, math.ceil(widest / config.width_step) * config.width_step)
-        batch = np.zeros((rows, 3, HEIGHT, batch_width), dtype=np.float32)
-        widths = [_fill(batch[row], crops[i], batch_width) for row, i in enumerate(indices)]
-        probs = model(batch)
-        for row, i in enumerate(indices):
-            results[i] = _ctc_greedy(probs[row], charset, crops[i], widths[row])
+    for indices, found in zip(groups[::-1], run_in_lanes(model, [job(g) for g in groups[::-1]])):
+        for i, recognition in zip(indices, found):
+            results[i] = recognition
     return results  # type: ignore[return-value]
+
+
+def _batches(order: np.ndarray, widths: list[int], config: RecConfig) -> list[np.ndarray]:
+    """Consecutive runs of `order` (crops by width) of at most batch_size crops and max_columns
+    columns (rows x the widest); a crop wider than max_columns goes alone."""
+    groups: list[list[int]] = []
+    for index in order:
+        group = groups[-1] if groups else None
+        if group is None or len(group) >= config.batch_size or (len(group) + 1) * widths[index] > config.max_columns:
+            groups.append([int(index)])
+        else:
+            group.append(int(index))
+    return [np.array(group) for group in groups]
 
 
 def _fill(target: np.ndarray, crop: np.ndarray, batch_width: int) -> int:

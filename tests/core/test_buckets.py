@@ -17,11 +17,12 @@ class Recording:
     def __init__(self, model, shape_buckets: bool):
         self.model = model
         self.shape_buckets = shape_buckets
+        self.lanes = model.lanes
         self.shapes: list[tuple[int, ...]] = []
 
-    def __call__(self, batch):
+    def __call__(self, batch, lane=0):
         self.shapes.append(batch.shape)
-        return self.model(batch)
+        return self.model(batch, lane)
 
 
 @pytest.fixture(scope="module")

@@ -67,9 +67,8 @@ def test_response_shape_is_the_public_contract(engine):
     assert all(isinstance(v, int) for point in line["bounding_box"] for v in point)
 
 
-def test_detection_side_limit_is_honoured_per_call():
-    # The detector's own boxes: reported boxes are fitted to the ink, whatever the detector's scale.
-    engine = OcrEngine(threads=2, config=PipelineConfig(ink_boxes=False))
+def test_detection_side_limit_is_honoured_per_call(engine):
+    # bounding_box is the detector's own box: it follows the detector's scale.
     data = encode(text_image(), "PNG")
     full = engine.run(data).lines
     coarse = engine.run(data, OcrOptions(det_limit_side=64)).lines
@@ -89,23 +88,40 @@ def test_reported_boxes_fit_the_ink_whatever_the_detection_scale(engine):
     coarse = engine.run(data, OcrOptions(det_limit_side=64)).lines
     assert [line.text for line in coarse] == [line.text for line in full] == list(LINES)
     for f, c in zip(full, coarse):
-        assert np.abs(np.array(f.bounding_box) - np.array(c.bounding_box)).max() <= 3, (f, c)
+        assert np.abs(np.array(f.placement_box) - np.array(c.placement_box)).max() <= 3, (f, c)
 
 
-def test_line_boxes_fit_the_rendered_text(engine):
+def test_line_ink_boxes_fit_the_rendered_text(engine):
     # text_image() draws 28 px DejaVu capitals: ink about 21 px high (cap height plus
     # anti-aliasing), where the detector's box has margins of several pixels.
     image = text_image()
     ink = np.asarray(image.convert("L")) < 128
     for line in engine.run(encode(image, "PNG")).lines:
-        xs = [p[0] for p in line.bounding_box]
-        ys = [p[1] for p in line.bounding_box]
+        assert line.ink_box is not None, line
+        xs = [p[0] for p in line.ink_box]
+        ys = [p[1] for p in line.ink_box]
         x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
         rows = np.flatnonzero(ink[:, x0:x1].any(axis=1))
         rows = rows[(rows >= y0 - 12) & (rows <= y1 + 12)]
         cols = np.flatnonzero(ink[y0:y1].any(axis=0))
         assert abs(rows[0] - y0) <= 2 and abs(rows[-1] + 1 - y1) <= 2, (line, rows[0], rows[-1])
         assert abs(cols[0] - x0) <= 2 and abs(cols[-1] + 1 - x1) <= 2, (line, cols[0], cols[-1])
+
+
+def test_bounding_boxes_are_the_detectors_with_margins_around_the_ink(engine):
+    # PaddleOCR's convention: bounding_box is DB's expanded box, which holds the ink box with
+    # a margin on every side (unclip grows the kernel by area * 1.6 / perimeter, several px
+    # for 28 px text); the ink box alone is what layout and placement use.
+    image = text_image()
+    lines = engine.run(encode(image, "PNG")).lines
+    no_ink = OcrEngine(threads=2, config=PipelineConfig(ink_boxes=False)).run(encode(image, "PNG")).lines
+    assert [line.bounding_box for line in lines] == [line.bounding_box for line in no_ink]
+    assert all(line.ink_box is None for line in no_ink)
+    for line in lines:
+        outer, inner = np.array(line.bounding_box), np.array(line.ink_box)
+        assert outer[:, 1].min() <= inner[:, 1].min() - 2 and outer[:, 1].max() >= inner[:, 1].max() + 2, line
+        assert outer[:, 0].min() <= inner[:, 0].min() and outer[:, 0].max() >= inner[:, 0].max(), line
+        assert line.to_dict()["bounding_box"] == line.bounding_box
 
 
 def test_unknown_model_set_is_refused(engine):

@@ -32,7 +32,8 @@ def split_job(store: JobStore, children: int = 2, files: list[FileMeta] | None =
 
 def outcome(page: int = 1, worker: str = A) -> PartOutcome:
     words = (Word("Total", [[0, 0], [5, 0], [5, 4], [0, 4]]), Word("7.60", [[6, 0], [9, 0], [9, 4], [6, 4]]))
-    line = TextLine("Total 7.60", 0.9876543210123, [[0, 0], [9, 0], [9, 4], [0, 4]], words)
+    line = TextLine("Total 7.60", 0.9876543210123, [[0, 0], [9, 0], [9, 4], [0, 4]], words,
+                    ink_box=[[1, 1], [8, 1], [8, 3], [1, 3]])
     return PartOutcome(PageResult(page, 100, 50, "ocr", [line]), None, 0.5, {"det": 0.1}, worker)
 
 
