@@ -114,8 +114,10 @@ def pdfium_chars(data: bytes, result: PageResult) -> tuple[str, list[Piece]]:
 
 
 def bbox(line) -> Box:
-    xs = [p[0] for p in line.bounding_box]
-    ys = [p[1] for p in line.bounding_box]
+    # Where the text layer puts the line: its placement box (the ink box where there is one).
+    box = getattr(line, "placement_box", line.bounding_box)
+    xs = [p[0] for p in box]
+    ys = [p[1] for p in box]
     return min(xs), min(ys), max(xs), max(ys)
 
 
