@@ -73,7 +73,7 @@ def test_payload_documents_show_as_source_text(ui, payload_png, output_format):
     shown = page.inner_text("#raw-output")
     # The document is shown as its source: the escaped markup, as text.
     if output_format == "markdown":
-        assert "\\<img src=x onerror=alert(1)>" in shown and "\\[click\\](javascript:alert(4))" in shown
+        assert "\\<img src=x onerror=alert(1)>" in shown and "\\[click](javascript:alert(4))" in shown  # an escaped [ makes no link
     elif output_format == "html":
         assert "&lt;img src=x onerror=alert(1)&gt;" in shown and "&lt;/span&gt;&lt;script&gt;" in shown
     else:  # hOCR: a span per word

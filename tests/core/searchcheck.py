@@ -121,6 +121,14 @@ def bbox(line) -> Box:
     return min(xs), min(ys), max(xs), max(ys)
 
 
+def _inside(a: Box, b: Box) -> float:
+    """The share of box a inside box b."""
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    area = (a[2] - a[0]) * (a[3] - a[1])
+    return max(w, 0) * max(h, 0) / area if area > 0 else 0.0
+
+
 def iou(a: Box, b: Box) -> float:
     w = min(a[2], b[2]) - max(a[0], b[0])
     h = min(a[3], b[3]) - max(a[1], b[1])
@@ -129,22 +137,24 @@ def iou(a: Box, b: Box) -> float:
     return inter / union if union > 0 else 0.0
 
 
-def line_matches(result: PageResult, pieces: list[Piece]) -> list[tuple[str, str, float]]:
+def line_matches(result: PageResult, pieces: list[Piece], inside: bool = False) -> list[tuple[str, str, float]]:
     """Per line: (our text, the extracted text whose centres lie in our box, IoU of their
-    union with our box). Spaces are ignored in the texts (extractors differ on them)."""
+    union with our box, or with `inside` the share of the union inside our box). Spaces
+    are ignored in the texts (extractors differ on them)."""
     out = []
     for line in result.lines:
         box = bbox(line)
-        inside = [
+        inside_pieces = [
             p for p in pieces
             if box[0] <= (p.box[0] + p.box[2]) / 2 <= box[2] and box[1] <= (p.box[1] + p.box[3]) / 2 <= box[3]
         ]
-        if not inside:
+        if not inside_pieces:
             out.append((line.text, "", 0.0))
             continue
-        union = (min(p.box[0] for p in inside), min(p.box[1] for p in inside),
-                 max(p.box[2] for p in inside), max(p.box[3] for p in inside))
-        out.append(("".join(line.text.split()), "".join(p.text for p in inside).replace(" ", ""), iou(union, box)))
+        union = (min(p.box[0] for p in inside_pieces), min(p.box[1] for p in inside_pieces),
+                 max(p.box[2] for p in inside_pieces), max(p.box[3] for p in inside_pieces))
+        overlap = _inside(union, box) if inside else iou(union, box)
+        out.append(("".join(line.text.split()), "".join(p.text for p in inside_pieces).replace(" ", ""), overlap))
     return out
 
 
@@ -182,9 +192,12 @@ def three_page_scan() -> bytes:
 
 # ---------- checks ----------
 
-def check_extraction(data: bytes, pages: list[PageResult]) -> dict[str, list[float]]:
+def check_extraction(data: bytes, pages: list[PageResult], reported: bool = False) -> dict[str, list[float]]:
     """Both extractors' text of each page against our text (word F1 >= 0.99), and every
-    line's extracted position on our box (IoU >= 0.7)."""
+    line's extracted position on our box (IoU >= 0.7). `reported`: the pages were rebuilt
+    from the service's JSON, whose boxes are the detector's (padded round the text, and the
+    ink box the text layer is placed on is not in the JSON): there the extracted text must
+    lie inside the reported box (>= 0.9 of it) instead."""
     figures: dict[str, list[float]] = {"f1": [], "iou": []}
     for page in pages:
         assert page.lines, f"page {page.page} has no text to check"
@@ -193,8 +206,9 @@ def check_extraction(data: bytes, pages: list[PageResult]) -> dict[str, list[flo
             f1 = word_f1(page_text(page), text)
             assert f1 >= 0.99, f"{extract.__name__} page {page.page}: F1 {f1:.3f}\n{page_text(page)}\n---\n{text}"
             figures["f1"].append(f1)
-            for ours, found, overlap in line_matches(page, pieces):
-                assert overlap >= 0.7, f"{extract.__name__} page {page.page}: {ours!r} -> {found!r}, IoU {overlap:.2f}"
+            for ours, found, overlap in line_matches(page, pieces, inside=reported):
+                bound = 0.9 if reported else 0.7
+                assert overlap >= bound, f"{extract.__name__} page {page.page}: {ours!r} -> {found!r}, {overlap:.2f}"
                 figures["iou"].append(overlap)
     return figures
 

@@ -128,7 +128,7 @@ def test_a_scanned_pdf_comes_back_searchable_sync_and_async(live_service, scanne
     sync = post(base, "/ocr", [("scan.pdf", scanned_pdf)], output_format="pdf")
     out = assert_pdf_download(sync, "scan.pdf")
     assert float(sync.headers["X-Processing-Time"]) > 0
-    figures = check_extraction(out, pages)
+    figures = check_extraction(out, pages, reported=True)
     print(f"\nscanned PDF, sync: {describe(figures)}; {len(scanned_pdf)} -> {len(out)} bytes "
           f"(+{(len(out) - len(scanned_pdf)) / len(scanned_pdf):.1%})")
     # No recompression: the layer costs a few KB per page, not a re-encoded scan.
@@ -149,7 +149,7 @@ def test_a_scanned_pdf_comes_back_searchable_sync_and_async(live_service, scanne
     download = assert_pdf_download(requests.get(live_service.url(result["url"]), timeout=30), "scan.pdf")
     assert len(download) == result["bytes"]
     assert requests.get(live_service.url(result["url"] + "/1"), timeout=30).content == download
-    check_extraction(download, pages)
+    check_extraction(download, pages, reported=True)
     # Stored under its own key, kept as long as the job record.
     store = live_service.store
     redis = live_service.redis
@@ -169,7 +169,7 @@ def test_two_receipts_become_one_pdf_a_page_each_sync_and_async(live_service):
 
     # Sync: one document for all the images, so /ocr answers the PDF, named after the first image.
     out = assert_pdf_download(post(base, "/ocr", images, output_format="pdf"), "000.pdf")
-    figures = check_extraction(out, pages)
+    figures = check_extraction(out, pages, reported=True)
     sent = sum(len(data) for _, data in images)
     print(f"\nreceipts, sync: {describe(figures)}; {sent} bytes of JPEG -> {len(out)} bytes of PDF")
     assert images_of(out) == [[data] for _, data in images], "one page per receipt, its JPEG untouched"
@@ -190,7 +190,7 @@ def test_two_receipts_become_one_pdf_a_page_each_sync_and_async(live_service):
     assert first["result"]["filename"] == "document.pdf" and first["result"]["pages"] == 2
     download = assert_pdf_download(requests.get(live_service.url(url), timeout=30), "document.pdf")
     assert len(download) == first["result"]["bytes"]
-    check_extraction(download, pages)
+    check_extraction(download, pages, reported=True)
 
 
 # ---------- a PDF with a real text layer ----------
@@ -223,7 +223,7 @@ def test_a_text_layer_pdf_keeps_its_pages_and_only_the_scan_gets_a_layer(live_se
             else:
                 assert contents_raw(old)[0] in contents_raw(new)  # its own content kept whole
                 assert b"3 Tr" in new.obj.Contents[-1].read_bytes()  # then our invisible layer
-    check_extraction(out, [pages[2]])
+    check_extraction(out, [pages[2]], reported=True)
     # The text-layer pages still read as they did.
     again = post(live_service.base_url, "/ocr", [("out.pdf", out)], page_range="0-1").json()
     assert [page_text(p) for p in page_results(again["pages"])] == [page_text(p) for p in pages[:2]]
