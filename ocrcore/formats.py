@@ -16,7 +16,7 @@ from functools import cache
 from typing import Any, Literal
 
 from .layout import FURNITURE, Block, PageLayout, Rulings, analyze_document
-from .layout.blocks import join_lines, joint
+from .layout.blocks import join_lines, joint, strip_marker
 from .layout.geometry import spans_by_characters
 from .limits import OUTPUT_FORMATS, TEXT_FORMATS
 from .types import TextLine
@@ -203,7 +203,7 @@ def _markdown_block(item: _Shown) -> str:
     if block.type == "heading":
         return "#" * max(1, min(block.level, 6)) + " " + _markdown_escape(item.text, at_start=False)
     if block.type == "list_item":
-        rest = item.text[len(block.marker):].lstrip() if item.text.startswith(block.marker) else item.text
+        rest = strip_marker(item.text, block.marker)
         number = re.match(r"^\(?(\d{1,9})[.)]?\)?$", block.marker)
         if block.ordered and number:
             return f"{int(number.group(1))}. " + _markdown_escape(rest, at_start=False)
@@ -332,8 +332,8 @@ def _html_lines(lines: list[TextLine], marker: str = "") -> str:
     order, a list item's marker left to its <li>; a word hyphenated at a line end is
     joined to its continuation (the hyphen goes), CJK lines meet without a space."""
     texts = [line.text.strip() for line in lines]
-    if marker and texts and texts[0].startswith(marker):
-        texts[0] = texts[0][len(marker):].lstrip()
+    if texts:
+        texts[0] = strip_marker(texts[0], marker)
     out = []
     for k, line in enumerate(lines):
         text, separator = texts[k], ""

@@ -109,10 +109,6 @@ def items_of(lines: list[TextLine], width: int, height: int) -> tuple[list[Item]
     return items, deskew
 
 
-def union(boxes: list[Box]) -> Box:
-    return min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes)
-
-
 def original_box(items: list[Item]) -> Box:
     """The union of the items' boxes in the page's own (not deskewed) frame."""
     xs = [p[0] for item in items for p in item.line.placement_box]
