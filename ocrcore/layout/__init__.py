@@ -34,6 +34,7 @@ from .furniture import page_furniture, repeated_furniture
 from .geometry import Deskew, Item, body_size, items_of, original_box, rows_of
 from .model import BLOCK_TYPES, FURNITURE, Block, BlockType, Cell, PageLayout, Rulings, Table
 from .order import xy_cut
+from .rulings import BULLET_REACH, BULLET_SIZE
 from .tables import FoundTable, borderless_table, ruled_tables, table_rows
 
 __all__ = ["BLOCK_TYPES", "FURNITURE", "Block", "BlockType", "Cell", "PageLayout", "Rulings", "Table",
@@ -128,8 +129,9 @@ def _add_bullets(items: list[Item], marks: tuple[tuple[int, int, int, int], ...]
         cy = (box[1] + box[3]) / 2
         if any(i.x0 <= box[0] and box[2] <= i.x1 and i.y0 <= cy <= i.y1 for i in items):
             continue  # inside a line: a dot of its text
-        after = [i for i in items if i.y0 <= cy <= i.y1 and 0 <= i.x0 - box[2] <= 3 * i.height
-                 and 0.25 * i.height <= size <= 0.7 * i.height and abs(cy - i.cy) <= 0.25 * i.height]
+        low, high = BULLET_SIZE
+        after = [i for i in items if i.y0 <= cy <= i.y1 and 0 <= i.x0 - box[2] <= BULLET_REACH * i.height
+                 and low * i.height <= size <= high * i.height and abs(cy - i.cy) <= 0.25 * i.height]
         if after:
             line = min(after, key=lambda i: i.x0)
             if not line.text.startswith(("•", "·", "-", "*")):
