@@ -1,7 +1,7 @@
 """Layout benchmark (issue 22): reading order, headings, lists and tables, from our markdown.
 
     python -m bench.layout [--models ppocrv6-small ppocrv5-mobile] [--lang en zh]
-                           [--only KIND ...] [--out DIR] [--json PATH] [--threads N]
+                           [--only KIND ...] [--out DIR] [--json PATH] [--threads N] [--receipts N]
 
 Pages, all deterministic (seed SEED):
 - rendered pages (A4, 150 dpi, real fonts, mild scan damage as in bench.documents, via
@@ -22,7 +22,12 @@ Our answer is the markdown of ocrcore.__main__.Reader (--format markdown, one Re
 set and way of reading, so models load once). Peers on the same pages, scored from their plain
 text the same way: Tesseract (`tesseract IMAGE - -l eng|chi_sim`, one thread) for pixels and poppler's
 `pdftotext PDF -` for PDFs. Scoring: bench/layoutscore.py. Layout share: the seconds spent in
-ocrcore.formats.render (where the layout runs, wrapped here) over the seconds of Reader.read.
+ocrcore.formats.render (where the layout runs) and in the engine's find_rulings (ruling lines
+and bullet marks), both wrapped here, over the seconds of Reader.read; the same on the first
+--receipts sroie-dev receipts, where the layout must cost nothing measurable.
+
+Results go to bench/results/layout.json (--json), the docs' table is `python -m bench.report`.
+With --out, every record (each real-page test and its outcome) goes to DIR/records.json too.
 """
 from __future__ import annotations
 
@@ -41,11 +46,13 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from . import layoutscore as score
+from . import results
 from .pagekit import BOLD_FONTS, DPI, FONTS, MARGIN, PAGE, scan_damage, wrap
 
 HERE = Path(__file__).resolve().parent
 TEXTS = HERE / "doctext"
 REAL = HERE / "layoutdata"
+RECEIPTS = HERE.parents[1] / "shared" / "datasets" / "sroie-dev" / "img"  # benchmarks may read ../shared
 SEED = 22
 KINDS = ("1col", "2col", "3col", "1-2-1", "ruled", "borderless")
 PDF_KINDS = ("2col", "1-2-1", "ruled")
@@ -496,25 +503,29 @@ def make_pages(langs: list[str], only: list[str] | None) -> list[Page]:
 # ---------------------------------------------------------------- engines
 
 class Timed:
-    """Wraps ocrcore's render (where the layout runs) to add up its seconds."""
+    """Wraps what the layout costs to add up its seconds: ocrcore's render (where the layout
+    runs) and the engine's find_rulings (ruling lines and bullet marks, timed inside det)."""
 
     def __init__(self):
         import ocrcore.__main__ as main_module
+        import ocrcore.engine as engine
         import ocrcore.formats as formats
 
         self.seconds = 0.0
         original = formats.render
+        formats.render = self._timed(original)
+        if getattr(main_module, "render", None) is original:
+            main_module.render = formats.render
+        engine.find_rulings = self._timed(engine.find_rulings)  # type: ignore[attr-defined]
 
-        def render(*args, **kwargs):
+    def _timed(self, function):
+        def timed(*args, **kwargs):
             started = time.perf_counter()
             try:
-                return original(*args, **kwargs)
+                return function(*args, **kwargs)
             finally:
                 self.seconds += time.perf_counter() - started
-
-        formats.render = render
-        if getattr(main_module, "render", None) is original:
-            main_module.render = render
+        return timed
 
 
 class Ours:
@@ -592,15 +603,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", nargs="+", default=["ppocrv6-small", "ppocrv5-mobile"])
     parser.add_argument("--lang", nargs="+", default=["en", "zh"], choices=["en", "zh"])
-    parser.add_argument("--only", nargs="+", help=f"page kinds ({', '.join(KINDS)}) or groups (rendered, pdf, real)")
+    parser.add_argument("--only", nargs="+", help=f"page kinds ({', '.join(KINDS)}) or groups (rendered, pdf, real, receipts)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, help="write the pages, their truth as markdown, and every answer here")
-    parser.add_argument("--json", type=Path, help="save the results as JSON")
+    parser.add_argument("--receipts", type=int, default=20, metavar="N",
+                        help="also time the layout on the first N sroie-dev receipts (0: none)")
+    results.json_option(parser, "layout")
     parser.add_argument("--no-peers", action="store_true", help="ours only")
     args = parser.parse_args(argv)
 
+    started = results.machine()
     pages = make_pages(args.lang, args.only)
-    if not pages:
+    receipts = sorted(RECEIPTS.glob("*.jpg"))[:args.receipts] if not args.only or "receipts" in args.only else []
+    if not pages and not receipts:
         print("no pages selected", file=sys.stderr)
         return 1
     out: Path | None = args.out
@@ -635,7 +650,7 @@ def main(argv: list[str] | None = None) -> int:
 
     timer = Timed()
     records: list[dict] = []
-    for model in args.models:
+    for model in args.models if pages else []:
         engine = Ours(model, args.threads, timer)
         engine.read(pages[0].pixels, True)  # sessions and first shapes outside the timing
         for page in pages:
@@ -655,14 +670,30 @@ def main(argv: list[str] | None = None) -> int:
         records.append({"model": None, "engine": engine_name, "page": name, "lang": page.lang, "kind": page.kind,
                         "group": page.group, "read": how, **result})
 
+    receipt_cost = {}
+    for model in args.models if receipts else []:
+        engine = Ours(model, args.threads, timer)
+        engine.read(receipts[0].read_bytes(), True)
+        read_s = layout_s = 0.0
+        for image in receipts:
+            _, seconds, spent = engine.read(image.read_bytes(), True)
+            read_s, layout_s = read_s + seconds, layout_s + spent
+        receipt_cost[model] = {"receipts": len(receipts), "read_s": read_s / len(receipts),
+                               "layout_s": layout_s / len(receipts), "layout_share": layout_s / read_s}
+        print(f"{model}: {len(receipts)} sroie-dev receipts, {read_s / len(receipts):.3f} s each, of which the layout "
+              f"(rulings, marks, blocks) {1000 * layout_s / len(receipts):.1f} ms = {100 * layout_s / read_s:.2f}%")
+        del engine
+
     summary = report(pages, records, args.models)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        meta = {"bench": "layout", "seed": SEED, "models": args.models, "threads": args.threads,
-                "pages": [{"name": p.name, "lang": p.lang, "kind": p.kind, "group": p.group,
-                           "continued_paragraphs": p.continued, "tests": len(p.tests)} for p in pages]}
-        args.json.write_text(json.dumps({"meta": meta, "records": records, "summary": summary}, indent=1,
-                                        ensure_ascii=False) + "\n", encoding="utf-8")
+    if out:
+        (out / "records.json").write_text(json.dumps(records, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    meta = {"seed": SEED, "models": args.models, "threads": args.threads, "langs": args.lang, "only": args.only,
+            "pages": [{"name": p.name, "lang": p.lang, "kind": p.kind, "group": p.group,
+                       "continued_paragraphs": p.continued, "tests": len(p.tests)} for p in pages]}
+    per_page = [{k: r.get(k) for k in ("model", "engine", "page", "lang", "kind", "group", "read", "order_ed",
+                                       "read_s", "layout_s")} for r in records if r["group"] != "real"]
+    results.save("layout", {"meta": meta, "summary": summary, "pages": per_page, "receipts": receipt_cost},
+                 args.json, started)
     print(f"load at the end: {' '.join(open('/proc/loadavg').read().split()[:3])}")
     return 0
 

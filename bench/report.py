@@ -269,6 +269,55 @@ def fanout(saved: list[Doc | None]) -> str:
     return "\n".join(lines) + "\n"
 
 
+_LAYOUT_ROWS = [("English, rendered", "en all rendered pixels"), ("Chinese, rendered", "zh all rendered pixels"),
+                ("English PDFs, pixels", "en all pdf pixels"), ("English PDFs, text layer", "en all pdf text"),
+                ("Chinese PDFs, pixels", "zh all pdf pixels"), ("Chinese PDFs, text layer", "zh all pdf text")]
+_TEST_NAMES = {"present": "passage present", "absent": "header/footer absent", "order": "passage order",
+               "table": "table neighbours", "all": "all"}
+
+
+def _share(value: float | None) -> str:
+    return "" if value is None else f"{100 * value:.1f}%"
+
+
+@section("layout", results=["layout"], run=[["bench.layout"]])
+def layout(docs: list[Doc]) -> str:
+    """bench.layout: synthetic pages by language and way of reading, each page's worst order
+    distance, the real pages' unit tests, and the layout's cost on receipts."""
+    doc = docs[0]
+    figures = doc["figures"]
+    out = []
+    for model, summary in figures["summary"].items():
+        synthetic = summary.get("synthetic", {})
+        rows = []
+        for label, key in _LAYOUT_ROWS:
+            row = synthetic.get(key)
+            if not row:
+                continue
+            peer = row.get("tesseract_order_ed_mean") if key.endswith("pixels") else row.get("pdftotext_order_ed_mean")
+            rows.append([f"{label} ({row['pages']})", f"{row['order_ed_mean']:.3f} / {row['order_ed_max']:.3f}",
+                         num(peer), num(row["heading_f1"], 2), num(row["list_f1"], 2),
+                         num(row["ruled_cell_f1"], 2), num(row["borderless_cell_f1"], 2), num(row["teds"], 2),
+                         _share(row["layout_share"])])
+        if rows:
+            out.append(f"{model}, rendered pages and born-digital PDFs:\n\n" + table(
+                ["pages", "order ED mean / worst page", "Tesseract or pdftotext", "heading F1", "list F1",
+                 "ruled cell F1", "borderless cell F1", "TEDS", "layout share"], rows))
+        real = summary.get("real")
+        if real:
+            columns = ["ours pixels", "ours pdf", "tesseract", "pdftotext"]
+            rows = [[_TEST_NAMES[kind], str(rates["tests"])] + [_share(rates.get(c)).replace(".0%", "%")
+                                                                 for c in columns]
+                    for kind, rates in real.items()]
+            out.append(f"{model}, real pages, share of the unit tests passed:\n\n" + table(
+                ["test", "tests", "ours, pixels", "ours, PDF", "Tesseract", "pdftotext"], rows))
+    for model, cost in figures.get("receipts", {}).items():
+        out.append(f"On {cost['receipts']} sroie-dev receipts ({model}) the layout (rulings, bullet marks, blocks) "
+                   f"takes {1000 * cost['layout_s']:.1f} ms of {cost['read_s']:.2f} s a receipt, "
+                   f"{100 * cost['layout_share']:.2f}%.")
+    return "\n\n".join(out) + f"\n\n{provenance(doc)}\n"
+
+
 @section("headline", results=["sroie", "documents", "service_throughput-openvino-bf16-2x1",
                               "fanout-openvino-bf16", "service_overhead", "memory"],
          run=[])
