@@ -79,3 +79,57 @@ def test_layout_option_must_be_a_boolean(live_service, page_png):
                              timeout=30)
     assert response.status_code == 400 or response.status_code == 422, response.text
     assert "error" in response.json()
+
+
+def _odd_pages() -> dict[str, bytes]:
+    """Pages the layout must answer sensibly: nothing on them, only a table, turned on its side,
+    hundreds of tiny marks, and text printed over itself."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    def png(image: Image.Image) -> bytes:
+        import io
+
+        buffer = io.BytesIO()
+        image.save(buffer, "PNG")
+        return buffer.getvalue()
+
+    page = layoutpage.two_column_page().image
+    tiny = Image.new("RGB", layoutpage.SIZE, "white")
+    draw = ImageDraw.Draw(tiny)
+    small = ImageFont.truetype(layoutpage.SERIF, 9)
+    for k in range(500):
+        draw.text((60 + (k % 25) * 45, 80 + (k // 25) * 80), "x1", font=small, fill="black")
+    doubled = Image.new("RGB", layoutpage.SIZE, "white")
+    draw = ImageDraw.Draw(doubled)
+    body = ImageFont.truetype(layoutpage.SERIF, 22)
+    for dx, dy in ((0, 0), (4, 9)):
+        for row in range(6):
+            draw.text((110 + dx, 200 + 40 * row + dy), "OVERLAP line printed over itself", font=body, fill="black")
+    return {"blank": png(Image.new("RGB", layoutpage.SIZE, "white")),
+            "only-a-table": png(page.crop((90, 1080, 1150, 1310))),
+            "rotated": png(page.rotate(90, expand=True, fillcolor="white")),
+            "tiny-marks": png(tiny), "overprinted": png(doubled)}
+
+
+@pytest.mark.parametrize("name", ["blank", "only-a-table", "rotated", "tiny-marks", "overprinted"])
+def test_odd_pages_get_a_sensible_answer_in_json_and_markdown(live_service, name):
+    image = _odd_pages()[name]
+    response = requests.post(live_service.base_url + "/ocr", files={"file": (f"{name}.png", image)},
+                             data={"layout": "true"}, timeout=OCR_TIMEOUT)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    results, blocks = body["results"], body["layout"]["blocks"]
+    placed = sorted(k for b in blocks for k in b["lines"])
+    assert placed == list(range(len(results))), "every line is in exactly one block"
+    if name == "blank":
+        assert results == [] and blocks == []
+    if name == "only-a-table":
+        table = next(b["table"] for b in blocks if b["type"] == "table")
+        assert (table["rows"], table["cols"]) == (4, 3)
+    response = requests.post(live_service.base_url + "/ocr", files={"file": (f"{name}.png", image)},
+                             data={"output_format": "markdown"}, timeout=OCR_TIMEOUT)
+    assert response.status_code == 200, response.text
+    if name == "only-a-table":
+        assert "| Region | Units | Revenue |" in response.text
+    if name == "rotated":
+        assert any(code in response.text.upper() for code in CODES)
