@@ -206,6 +206,30 @@ def test_lists_bulleted_numbered_and_with_hanging_lines():
     assert layout.blocks[-1].type == "paragraph"
 
 
+def test_a_list_item_runs_on_into_the_next_column():
+    lines = [*column("a", 110, 590, 200, 5), line("2. The quarterly report was filed by the", 110, 400, 580, 424),
+             line("filed on 14 March at noon, two days early.", 650, 200, 1100, 224),
+             *column("b", 650, 1130, 260, 5)]
+    layout = analyze_page(lines, W, H)
+    item = next(b for b in layout.blocks if b.type == "list_item")
+    assert item.continued
+    from ocrcore.formats import PageResult, to_markdown
+
+    markdown = to_markdown([PageResult(1, W, H, "ocr", lines)])
+    assert "2. The quarterly report was filed by the filed on 14 March at noon, two days early.\n\nb line 0" in markdown
+
+
+def test_bullet_marks_before_lines_but_not_a_letter_sticking_out_of_the_line_beside():
+    lines = [line("a column line that ends in a full stop.", 110, 200, 580, 224),
+             line("the right column's line goes on", 650, 200, 1100, 224),
+             line("apples from the market", 146, 260, 500, 284)]
+    marks = ((582, 206, 592, 216),  # the stop's blob past the detector's box, left of the next column
+             (112, 266, 124, 278))  # a bullet before its line
+    layout = analyze_page(lines, W, H, Rulings((), (), marks))
+    assert sorted(texts(layout)) == ["a column line that ends in a full stop.", "the right column's line goes on",
+                                     "• apples from the market"]
+
+
 def test_a_caption_is_typed():
     lines = [*column("a", 110, 1130, 200, 3), line("Figure 3: The measured throughput", 110, 360, 600, 384),
              *column("b", 110, 1130, 430, 3)]
