@@ -137,8 +137,8 @@ class _Shown:
 
 def _flow(pages: list[PageResult], layouts: list[PageLayout] | None, paginate: bool,
           keep_furniture: bool) -> list[list[_Shown]]:
-    """Per page, the blocks to show in reading order. A paragraph marked as running on
-    takes in the next paragraph's text (across a page break only when not paginated, so
+    """Per page, the blocks to show in reading order. A paragraph or list item marked as
+    running on takes in the next paragraph's text (across a page break only when not paginated, so
     each page keeps its own text)."""
     layouts = layouts or analyze_document(pages)
     out: list[list[_Shown]] = []
@@ -158,7 +158,7 @@ def _flow(pages: list[PageResult], layouts: list[PageLayout] | None, paginate: b
                 continue
             item = _Shown(block, block.text, lines)
             shown.append(item)
-            carry = item if block.type == "paragraph" and block.continued else None
+            carry = item if block.type in ("paragraph", "list_item") and block.continued else None
         out.append(shown)
     return out
 

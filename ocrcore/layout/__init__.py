@@ -127,8 +127,8 @@ def _add_bullets(items: list[Item], marks: tuple[tuple[int, int, int, int], ...]
         box = deskew.box([(x0, y0), (x1, y0), (x1, y1), (x0, y1)])
         size = box[3] - box[1]
         cy = (box[1] + box[3]) / 2
-        if any(i.x0 <= box[0] and box[2] <= i.x1 and i.y0 <= cy <= i.y1 for i in items):
-            continue  # inside a line: a dot of its text
+        if any(i.x0 < box[2] and box[0] <= i.x1 + 0.25 * i.height and i.y0 <= cy <= i.y1 for i in items):
+            continue  # over a line or just past its end: a letter or full stop of its text
         low, high = BULLET_SIZE
         after = [i for i in items if i.y0 <= cy <= i.y1 and 0 <= i.x0 - box[2] <= BULLET_REACH * i.height
                  and low * i.height <= size <= high * i.height and abs(cy - i.cy) <= 0.25 * i.height]
@@ -221,15 +221,21 @@ def _assign_levels(pages: list[_Page]) -> None:
 
 
 def _mark_continued(pages: list[_Page]) -> None:
-    """A paragraph that ends mid-sentence on a full line at a column's or page's end, where
-    the next paragraph starts in another column or on the next page, runs on into it."""
+    """A paragraph or list item that ends mid-sentence on a full line at a column's or page's
+    end, where the next paragraph starts in another column or on the next page, runs on
+    into it. A list item's line is full when it is as wide as the widest line of the
+    paragraph it runs on into (a one-line item says nothing of its column's width)."""
     body = [(n, d) for n, p in enumerate(pages) for d in p.body]
     for (n, a), (m, b) in zip(body, body[1:]):
-        if not (isinstance(a, Draft) and isinstance(b, Draft)) or a.type != "paragraph" or b.type != "paragraph":
+        if not (isinstance(a, Draft) and isinstance(b, Draft)) or a.type not in ("paragraph", "list_item") \
+                or b.type != "paragraph":
             continue
         line_height = pages[n].line_height
         moved = m != n or b.rows[0].y0 < a.rows[-1].y0 - line_height
-        full = a.rows[-1].x1 >= max(r.x1 for r in a.rows) - 2 * line_height
+        if a.type == "paragraph":
+            full = a.rows[-1].x1 >= max(r.x1 for r in a.rows) - 2 * line_height
+        else:
+            full = a.rows[-1].x1 - a.rows[0].x0 >= max(r.x1 - r.x0 for r in b.rows) - 2 * line_height
         text_a, text_b = a.text, b.text
         follows = starts_lowercase(text_b) or (is_cjk(text_a[-1]) and is_cjk(text_b[0]))
         if moved and full and follows and not ends_sentence(text_a):

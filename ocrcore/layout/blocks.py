@@ -23,14 +23,20 @@ HEADING_SIZE = 1.15
 _HEADING_MAX_CHARS = 160
 _HEADING_MAX_ROWS = 3
 _PARAGRAPH_GAP = 0.45
+_NUMBERED_MAX_CHARS = 80
+# A line ending this many body line heights short of the next is not a paragraph's inner line.
+_SHORT_LINE = 2.0
 # Symbol bullets may touch their text; dashes, stars and pluses need a space after them
 # (and a dash pair "--" is punctuation, not a bullet).
 BULLET = re.compile(r"^([•·●○◦▪▫■□‣⁃∙◆◇►▸➢✓✔](?=\s*\S)|[*+\-–—](?=\s+\S))\s*")
 ORDERED = re.compile(r"^(\(?(?:\d{1,3}|[a-zA-Z]|[ivxIVX]{1,4})[.)]|\((?:\d{1,3}|[a-zA-Z]|[ivx]{1,4})\))\s+(?=\S)")
-# "2.1 Methods", "IV. Results", "第三章 ...": a section number, then a capitalised title.
+# "2.1 Methods", "IV. Results", "第三章 ...", "2.1 方法": a section number, then a capitalised
+# or CJK title. The recogniser drops the space between a number and CJK text ("1引言"); a
+# number followed by a unit or measure word is a quantity or date ("12月3日", "3个").
 NUMBERED_HEADING = re.compile(
-    r"^(?:(\d{1,2}(?:\.\d{1,2}){0,3})\.?\s+(?=[A-Z][^\W\d_])|[IVX]{1,5}\.\s+(?=[A-Z])"
-    r"|第[一二三四五六七八九十百\d]+[章节部分篇]\s*(?=\S))"
+    r"^(?:(\d{1,2}(?:\.\d{1,2}){0,3})(?:\.?\s+(?=[A-Z][^\W\d_])|\.?\s*(?=[\u4e00-\u9fff])(?![年月日号时点分秒周"
+    r"个只件位名人元角岁层楼次倍章节]))"
+    r"|[IVX]{1,5}\.\s+(?=[A-Z])|第[一二三四五六七八九十百\d]+[章节部分篇]\s*(?=\S))"
 )
 CAPTION = re.compile(
     r"^(?:figure|fig\.|table|tab\.|chart|exhibit|plate|图|表)\s*[\dIVX一二三四五六七八九十]", re.IGNORECASE
@@ -137,6 +143,10 @@ def _continues(block: Draft, row: Row, size: float, marker: str | None, threshol
         return False  # text grows or shrinks into a heading, or one heading size to another
     if block.marker:  # a list item goes on under its text (hanging or flush)
         return True
+    # A numbered line stopping short of the line under it stands alone: a section heading set
+    # at body size ("1.1 抽样" in bold CJK measures as body text), not a paragraph's first line.
+    if len(block.rows) == 1 and _numbered_line(last.text) and row.x1 - last.x1 >= _SHORT_LINE * line_height:
+        return False
     # A first-line indent under a flush line starts a paragraph (not the second line under
     # an indented first one).
     flush = len(block.rows) >= 2 and last.x0 <= block.rows[0].x0 + 0.5 * line_height
@@ -146,6 +156,13 @@ def _continues(block: Draft, row: Row, size: float, marker: str | None, threshol
 def _list_marker(text: str) -> str | None:
     match = BULLET.match(text) or ORDERED.match(text)
     return match.group(1) if match else None
+
+
+def _numbered_line(text: str) -> bool:
+    """A line that reads as a numbered section heading: a section number, a title of at most
+    80 characters with a letter in it, no sentence end."""
+    return bool(NUMBERED_HEADING.match(text)) and len(text) <= _NUMBERED_MAX_CHARS \
+        and not text.endswith(_SENTENCE_END[:3]) and bool(re.search(r"[^\W\d_]", text))
 
 
 def _classify(draft: Draft, line_height: float) -> None:
@@ -166,8 +183,7 @@ def _classify(draft: Draft, line_height: float) -> None:
         draft.type = "heading"
     else:
         numbered = NUMBERED_HEADING.match(first)
-        if numbered and len(draft.rows) == 1 and len(text) <= 80 and not text.endswith(_SENTENCE_END[:3]) \
-                and re.search(r"[^\W\d_]", text):
+        if numbered and len(draft.rows) == 1 and _numbered_line(text):
             draft.type = "heading"
             draft.depth = numbered.group(1).count(".") + 1 if numbered.group(1) else 1
     if draft.type == "heading" and not draft.depth:

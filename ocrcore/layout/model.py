@@ -63,7 +63,7 @@ class Block:
     ordered: bool = False  # list_item: numbered ("1.", "a)") rather than bulleted
     marker: str = ""  # list_item: its bullet or number as written
     table: Table | None = None
-    continued: bool = False  # paragraph: goes on in the next paragraph block (next column or page)
+    continued: bool = False  # paragraph, list item: goes on in the next paragraph block (next column or page)
 
     def to_dict(self) -> dict:
         out: dict = {"type": self.type, "bbox": list(self.box), "lines": list(self.lines), "text": self.text}

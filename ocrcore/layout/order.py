@@ -98,4 +98,5 @@ def _is_column(units: list[U], box_of: Callable[[U], Box], line_height: float,
     widths = sorted(box_of(u)[2] - box_of(u)[0] for u in units)
     if not widths:
         return False
-    return widths[int(0.85 * (len(widths) - 1))] >= COLUMN_WIDTH * line_height
+    # Of two lines the longer counts: a column's heading above its first line (1-2-1 pages).
+    return widths[int(0.85 * (len(widths) - 1)) if len(widths) > 2 else -1] >= COLUMN_WIDTH * line_height

@@ -84,6 +84,19 @@ def test_one_then_two_then_one_columns():
     assert order_of(layout, names) == names
 
 
+def test_a_column_heading_beside_the_other_columns_first_line_stays_in_its_column():
+    # The heading's box ends where the right column's second (short) line begins, so the
+    # first strip holds only the heading and the right column's first line; the next strip
+    # has one line on each side, and a short heading above a long line is still a column.
+    lines = column("intro", 110, 1130, 120, 4)
+    lines += [line("2 Methods", 110, 300, 200, 336), line("right-a text text text text text text text", 650, 300, 1130, 324),
+              line("right-b short", 650, 336, 830, 360)]
+    lines += column("left", 110, 590, 350, 6) + column("right", 650, 1130, 376, 5)
+    layout = analyze_page(shuffled(lines), W, H)
+    names = ["intro", "2 Methods", "left", "right-a", "right-b", "right"]
+    assert order_of(layout, names) == names
+
+
 def test_a_skewed_page_still_reads_column_by_column():
     angle = math.radians(1.0)
     lines = [line(t.text, *_box(t), angle=angle) for t in column("left", 110, 590, 200, 25, step=30)]
@@ -164,6 +177,19 @@ def test_headings_by_size_and_numbering_get_levels():
     assert headings == [("Big Document Title", 1), ("Section Heading", 2), ("2.1 Numbered Subsection", 3)]
 
 
+def test_chinese_numbered_headings_at_body_size_stand_alone():
+    # "1.1 抽样" is bold but measures as body text; the recogniser drops the space in "1引言".
+    body = "我冒了严寒回到相隔二千余里别了二十余年的故乡去时候既然是深冬渐近故乡时天气又阴晦了冷风吹进"
+    lines = [line("页面结构概览", 110, 80, 400, 124), line("1引言", 110, 160, 196, 190),
+             line(body, 156, 210, 1120, 236), line(body[:20] + "。", 110, 244, 560, 270),
+             line("1.1 抽样", 110, 300, 200, 327), line(body, 156, 344, 1120, 370), line(body, 110, 378, 1120, 404),
+             line("12月3日", 110, 440, 220, 466), line(body, 110, 474, 1120, 500)]
+    layout = analyze_page(lines, W, H)
+    headings = [(b.text, b.level) for b in layout.blocks if b.type == "heading"]
+    assert headings == [("页面结构概览", 1), ("1引言", 2), ("1.1 抽样", 3)]
+    assert [b.type for b in layout.blocks][-1] == "paragraph"  # a date is not a section number
+
+
 def test_lists_bulleted_numbered_and_with_hanging_lines():
     lines = [line("• apples from the market", 110, 200, 500, 224),
              line("• pears, which need a second line to", 110, 236, 560, 260),
@@ -178,6 +204,30 @@ def test_lists_bulleted_numbered_and_with_hanging_lines():
                      ("1. first step to take", True, "1."), ("2) second step to take", True, "2)"),
                      ("a. lettered step", True, "a.")]
     assert layout.blocks[-1].type == "paragraph"
+
+
+def test_a_list_item_runs_on_into_the_next_column():
+    lines = [*column("a", 110, 590, 200, 5), line("2. The quarterly report was filed by the", 110, 400, 580, 424),
+             line("filed on 14 March at noon, two days early.", 650, 200, 1100, 224),
+             *column("b", 650, 1130, 260, 5)]
+    layout = analyze_page(lines, W, H)
+    item = next(b for b in layout.blocks if b.type == "list_item")
+    assert item.continued
+    from ocrcore.formats import PageResult, to_markdown
+
+    markdown = to_markdown([PageResult(1, W, H, "ocr", lines)])
+    assert "2. The quarterly report was filed by the filed on 14 March at noon, two days early.\n\nb line 0" in markdown
+
+
+def test_bullet_marks_before_lines_but_not_a_letter_sticking_out_of_the_line_beside():
+    lines = [line("a column line that ends in a full stop.", 110, 200, 580, 224),
+             line("the right column's line goes on", 650, 200, 1100, 224),
+             line("apples from the market", 146, 260, 500, 284)]
+    marks = ((582, 206, 592, 216),  # the stop's blob past the detector's box, left of the next column
+             (112, 266, 124, 278))  # a bullet before its line
+    layout = analyze_page(lines, W, H, Rulings((), (), marks))
+    assert sorted(texts(layout)) == ["a column line that ends in a full stop.", "the right column's line goes on",
+                                     "• apples from the market"]
 
 
 def test_a_caption_is_typed():
