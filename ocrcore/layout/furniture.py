@@ -1,6 +1,7 @@
 """Page furniture: running headers, footers, page numbers and margin stamps.
 
-On one page: a page number in the top or bottom band; a row in the band set off from the
+On one page: a page number (or a chapter-page folio such as "7-45") or a form's stamp
+("Catalog No. 21974B") in the top or bottom band; a row in the band set off from the
 body by a wide gap and no larger than body text; a long vertical line in a side margin (a
 stamp such as a preprint server's). Across a document's pages: text that comes back in
 the same band at about the same height, digits aside ("Page 3 of 9", "Annual Report 2024").
@@ -21,7 +22,16 @@ REPEAT_BAND = 0.15
 _SET_OFF = 2.0
 PAGE_NUMBER = re.compile(
     r"^(?:page|pg\.?|p\.|seite|第)?\s*[-–—(\[|]?\s*(?:\d{1,5}|[ivxlcdm]{1,7})\s*[-–—)\]|]?\s*"
-    r"(?:(?:of|/|von|de)\s*\d{1,4})?\s*(?:页|頁)?$",
+    r"(?:(?:of|/|von|de)\s*\d{1,4})?\s*(?:页|頁)?$"
+    # Chapter-page folios of handbooks and manuals: "7-45", "A-3", "12–104".
+    r"|^(?:\d{1,3}|[A-Z])\s*[-–—]\s*\d{1,4}$",
+    re.IGNORECASE,
+)
+# A form's or publication's stamp at the page's edge: "Catalog No. 21974B", "Form W-4 (2020)",
+# "Rev. 12-2019", "Publication 519": an identifier with a digit, after the word that names it.
+_FORM_STAMP = re.compile(
+    r"^(?:(?:cat(?:alog)?\.?|order|stock)\s*(?:no\.?|number|#)|form|rev(?:ised|\.)|publication|pub\.)"
+    r"\s*[\w./()#-]*\d[\w./()#-]*(?:\s+[\w./()#-]*\d[\w./()#-]*)*$",
     re.IGNORECASE,
 )
 
@@ -46,7 +56,8 @@ def page_furniture(items: list[Item], width: int, height: int, line_height: floa
             # A page number alone, or opening or closing a running head ("47700 Federal
             # Register / Vol. 85", "Annual Report | 12").
             text = " ".join(i.text for i in row)
-            numbered = all(PAGE_NUMBER.match(i.text) for i in row) or bool(_NUMBERED_HEAD.search(text))
+            numbered = (all(PAGE_NUMBER.match(i.text) or _FORM_STAMP.match(i.text) for i in row)
+                        or bool(_NUMBERED_HEAD.search(text)))
             rest = ordered[k + 1:]
             if not rest:
                 break  # a page of only this row: it is the page's text

@@ -130,6 +130,18 @@ def test_headers_footers_and_page_numbers_are_marked_not_body():
     assert layout.lines[0].text.startswith("Journal") and layout.lines[-1].text == "12"
 
 
+def test_folios_and_form_stamps_close_under_the_body_are_footers():
+    """A handbook's "7-45" and a form's "Catalog No. 21974B" sit just under the text, too close
+    to be set off by the gap alone; a last body line that starts like a stamp stays body."""
+    for stamp in ("7-45", "A-3", "Catalog No. 21974B", "Form W-4 (2020)"):
+        lines = column("body", 110, 1130, 1120, 14) + [line("Form the basis of the last line", 110, 1570, 560, 1594)]
+        lines.append(line(stamp, 560, 1610, 560 + 14 * len(stamp), 1630))
+        layout = analyze_page(lines, W, H)
+        kinds = {b.text: b.type for b in layout.blocks}
+        assert kinds[stamp] == "footer", (stamp, kinds)
+        assert not any(t.startswith("Form the basis") and k == "footer" for t, k in kinds.items())
+
+
 def test_a_running_head_recurring_across_pages_is_furniture_even_close_to_the_body():
     class Page:
         def __init__(self, number: int):
