@@ -581,10 +581,9 @@ class _Line:
         x1 = min(max(math.ceil(self.x1), 0), width)
         y1 = min(max(math.ceil(self.y1), 0), height)
         text = self.text
-        words: tuple[Word, ...] | None = tuple(Word(_clean("".join(units)), _corners(box, width, height))
+        found = tuple(Word(_clean("".join(units)), _corners(box, width, height))
                                                for box, units in self.words if _clean("".join(units)))
-        if self.vertical or [w.text for w in words] != text.split():
-            words = None
+        words = None if self.vertical or [w.text for w in found] != text.split() else found
         return TextLine(text=text, confidence=1.0, bounding_box=[[x0, y0], [x1, y0], [x1, y1], [x0, y1]], words=words)
 
 
