@@ -38,6 +38,10 @@ def _pairs(values: list[str]) -> dict[str, Path]:
     return {v.split("=", 1)[0]: Path(v.split("=", 1)[1]) for v in values}
 
 
+def _load() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rec", nargs="*", default=[], help="NAME=PATH: a variant with this recogniser")
@@ -54,7 +58,7 @@ def main() -> None:
     images = sorted((DATASET / "img").glob("*.jpg"))
     images = images[: args.limit] if args.limit else images
     pages = make_pages(args.pages) if args.pages else []
-    load = " ".join(open("/proc/loadavg").read().split()[:3])
+    load = _load()
     print(f"{len(images)} receipts, {len(pages)} pages, {args.threads} threads; {time.strftime('%H:%M')} load {load}")
     warm = images[0].read_bytes()
     for engine in variants.values():
@@ -78,7 +82,9 @@ def main() -> None:
 
     print(f"{'':<16}" + "".join(f"{n:>12}" for n in names))
     summaries = {n: tallies[n].summary() for n in names}
-    rows: list[tuple[str, dict[str, float]]] = [(k, {n: summaries[n][k] for n in names}) for k in ("det_f1", "word_f1", "cer")]
+    rows: list[tuple[str, dict[str, float]]] = [
+        (k, {n: summaries[n][k] for n in names}) for k in ("det_f1", "word_f1", "cer")
+    ]
     rows += [(f"{s}_s", {n: stages[n].get(s, 0.0) for n in names}) for s in ("det", "cls", "rec")]
     if pages:
         rows += [(f"doc_{lang}_cer", {n: scores[n][lang].cer for n in names}) for lang in ("en", "zh")]
@@ -88,7 +94,7 @@ def main() -> None:
     for name in names[1:]:
         ratios = {s: stages["f32"][s] / stages[name][s] for s in ("det", "rec") if stages[name].get(s)}
         print(f"speed {name} vs f32: " + ", ".join(f"{s} {r:.3f}x" for s, r in ratios.items()))
-    print(f"load at the end: {' '.join(open('/proc/loadavg').read().split()[:3])}")
+    print(f"load at the end: {_load()}")
 
 
 if __name__ == "__main__":

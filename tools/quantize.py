@@ -72,7 +72,7 @@ def _render_line(lang: str, text: str, rng: np.random.Generator) -> np.ndarray:
     font = ImageFont.truetype(FONTS[lang][int(rng.integers(0, len(FONTS[lang])))], int(rng.integers(18, 44)))
     left, top, right, bottom = font.getbbox(text)
     pad = int(rng.integers(2, 9))
-    image = Image.new("L", (right - left + 2 * pad, bottom - top + 2 * pad), int(rng.integers(200, 256)))
+    image = Image.new("L", (int(right - left) + 2 * pad, int(bottom - top) + 2 * pad), int(rng.integers(200, 256)))
     ImageDraw.Draw(image).text((pad - left, pad - top), text, fill=int(rng.integers(0, 70)), font=font)
     grey = np.asarray(image, dtype=np.float32) + rng.normal(0, 6, (image.height, image.width))
     return np.repeat(np.clip(grey, 0, 255).astype(np.uint8)[:, :, None], 3, axis=2)
@@ -133,8 +133,7 @@ class _Reader:
 def quantize(kind: str, mode: str, out_dir: Path, args: argparse.Namespace) -> Path:
     import onnx
     import onnx.version_converter
-    from onnxruntime.quantization import (CalibrationMethod, QuantFormat, QuantType, quantize_dynamic,
-                                          quantize_static)
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_dynamic, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     source, target = SOURCES[kind]
