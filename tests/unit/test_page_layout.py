@@ -274,6 +274,25 @@ def test_a_ruled_table_with_an_empty_cell_and_a_spanning_header():
     assert len(table.cells) == 11  # 12 positions, one covered by the span
 
 
+def test_a_boxed_table_ruled_only_under_its_header_is_cut_into_its_records():
+    """Statistical tables rule the header off and box the body, not every row: the band of
+    records is cut at its text rows and at the gaps all of them leave; dotted leaders go."""
+    header = [("Offense", 110), ("Total", 450), ("Male", 750)]
+    records = [("Robbery . . . . . .", "102.1", "88.0"), ("Fraud . . . . . . .", "173.7", "101.2"),
+               ("Vandalism . . . .", "217.4", "180.9"), ("Gambling . . . . .", "8.2", "7.5"),
+               ("Arson . . . . . . .", "11.3", "9.4")]
+    lines = [line(text, x, 512, x + 14 * len(text), 536) for text, x in header]
+    for k, row in enumerate(records):
+        y = 562 + 44 * k
+        lines += [line(text, x, y, x + 14 * len(text), y + 24) for text, (_, x) in zip(row, header)]
+    rulings = Rulings(((100, 500, 1000), (100, 550, 1000), (100, 790, 1000)), ((100, 500, 790), (1000, 500, 790)))
+    layout = analyze_page(column("above", 110, 1130, 200, 5) + lines, W, H, rulings)
+    (table,) = [b.table for b in layout.blocks if b.table is not None]
+    grid = table.grid()
+    assert grid[0] == ["Offense", "Total", "Male"]
+    assert grid[1:] == [[label.rstrip(" .")] + rest for label, *rest in (list(r) for r in records)]
+
+
 def test_a_line_crossing_a_ruling_is_split_at_its_words():
     from ocrcore.types import Word
 
