@@ -529,12 +529,14 @@ class _Line:
     # Each word's glyph boxes' union and its units: table cells are split at their words.
     words: list[tuple[list[float], list[str]]] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        if not self.words:  # the line's first glyph opens its first word
+            self.words.append(([*self.last], list(self.units)))
+
     @property
     def text(self) -> str:
         return _clean("".join(self.units))
 
-    def _start_word(self, char_text: str, box: tuple[float, float, float, float]) -> None:
-        self.words.append(([*box], [char_text]))
     def _gap(self, box: tuple[float, float, float, float], vertical: bool) -> tuple[float, float, float]:
         """(overlap across the run, gap along the run, run thickness) for a glyph joining this line."""
         line = _along((self.x0, self.y0, self.x1, self.y1), vertical)
@@ -560,11 +562,9 @@ class _Line:
         box = char.box
         if self.pending_space or gap > _IMPLIED_SPACE * thickness:
             self.units.append(" ")
-            self._start_word(char.text, box)
+            self.words.append(([*box], [char.text]))
         else:
-            word_box, word_units = self.words[-1] if self.words else ([*box], [])
-            if not self.words:
-                self.words.append((word_box, word_units))
+            word_box, word_units = self.words[-1]
             word_units.append(char.text)
             word_box[:] = [min(word_box[0], box[0]), min(word_box[1], box[1]), max(word_box[2], box[2]),
                            max(word_box[3], box[3])]
@@ -576,18 +576,16 @@ class _Line:
         self.last = box
 
     def to_text_line(self, width: int, height: int) -> TextLine:
-        x0 = min(max(math.floor(self.x0), 0), width)
-        y0 = min(max(math.floor(self.y0), 0), height)
-        x1 = min(max(math.ceil(self.x1), 0), width)
-        y1 = min(max(math.ceil(self.y1), 0), height)
         text = self.text
-        found = tuple(Word(_clean("".join(units)), _corners(box, width, height))
-                                               for box, units in self.words if _clean("".join(units)))
+        cleaned = ((_clean("".join(units)), box) for box, units in self.words)
+        found = tuple(Word(word, _corners(box, width, height)) for word, box in cleaned if word)
         words = None if self.vertical or [w.text for w in found] != text.split() else found
-        return TextLine(text=text, confidence=1.0, bounding_box=[[x0, y0], [x1, y0], [x1, y1], [x0, y1]], words=words)
+        box = _corners([self.x0, self.y0, self.x1, self.y1], width, height)
+        return TextLine(text=text, confidence=1.0, bounding_box=box, words=words)
 
 
 def _corners(box: list[float], width: int, height: int) -> list[list[int]]:
+    """A box's corners in whole pixels, grown outward and clipped to the page."""
     x0, y0 = min(max(math.floor(box[0]), 0), width), min(max(math.floor(box[1]), 0), height)
     x1, y1 = min(max(math.ceil(box[2]), 0), width), min(max(math.ceil(box[3]), 0), height)
     return [[x0, y0], [x1, y0], [x1, y1], [x0, y1]]
@@ -613,6 +611,5 @@ def _group_lines(chars: list[_Char]) -> list[_Line]:
         else:
             x0, y0, x1, y1 = char.box
             current = _Line(x0, y0, x1, y1, [char.text], char.box)
-            current._start_word(char.text, char.box)
             lines.append(current)
     return lines

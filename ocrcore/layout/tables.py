@@ -17,7 +17,7 @@ import re
 import statistics
 from dataclasses import dataclass, field
 
-from .geometry import Deskew, Item, word_boxes
+from .geometry import Deskew, Item, rows_of, word_boxes
 from .model import Box, Rulings
 from .order import COLUMN_WIDTH
 
@@ -156,8 +156,10 @@ def _grid(items: list[Item], hs, vs, tol: float, deskew: Deskew, line_height: fl
     xs = sorted(xs + text_xs)
     rows, cols = len(ys) - 1, len(xs) - 1
     box = (int(xs[0]), int(ys[0]), int(xs[-1]), int(ys[-1]))
+    # Records are split at the text's column bounds, everything else only at the rulings'.
     in_records = [i for i in inside if _slot(ruled_ys, i.cy) in record_bands]
-    pieces = _pieces(in_records, xs, deskew) + _pieces([i for i in inside if i not in in_records], ruled_xs, deskew)
+    others = [i for i in inside if _slot(ruled_ys, i.cy) not in record_bands]
+    pieces = _pieces(in_records, xs, deskew) + _pieces(others, ruled_xs, deskew)
 
     def h_edge(r: int, c: int) -> bool:  # a ruling (or a text row's end) between rows r-1 and r under column c
         if ys[r] in text_ys:
@@ -167,10 +169,11 @@ def _grid(items: list[Item], hs, vs, tol: float, deskew: Deskew, line_height: fl
 
     def v_edge(r: int, c: int) -> bool:  # a ruling (or an open text gap) between columns c-1 and c beside row r
         mid = (ys[r] + ys[r + 1]) / 2
-        open_gap = not any(p.box[0] + 2 < xs[c] < p.box[2] - 2 and ys[r] <= (p.box[1] + p.box[3]) / 2 < ys[r + 1]
-                           for p in pieces)
-        if xs[c] in text_xs or (_slot(ruled_ys, mid) in record_bands and open_gap):
-            return open_gap  # records keep the header's columns where their rulings stop short
+        if xs[c] in text_xs or _slot(ruled_ys, mid) in record_bands:
+            open_gap = not any(p.box[0] + 2 < xs[c] < p.box[2] - 2 and ys[r] <= (p.box[1] + p.box[3]) / 2 < ys[r + 1]
+                               for p in pieces)
+            if xs[c] in text_xs or open_gap:
+                return open_gap  # records keep the header's columns where their rulings stop short
         return any(abs(v[2] - xs[c]) <= tol and v[0] - tol <= mid <= v[1] + tol for v in vs)
 
     owner = {(r, c): (r, c) for r in range(rows) for c in range(cols)}
@@ -217,8 +220,6 @@ def _text_rows(items: list[Item], xs: list[float], ys: list[float], deskew: Desk
     MIN_ROWS or more text rows of two or more pieces is cut between its text rows (wrapped
     lines folded into their record), and within each ruled column at the gaps that all of
     those rows leave open. Returns (row bounds, column bounds, the bands so cut)."""
-    from .geometry import rows_of
-
     row_bounds: list[float] = []
     bands: set[int] = set()
     spans: dict[int, list[tuple[float, float]]] = {}
@@ -237,8 +238,7 @@ def _text_rows(items: list[Item], xs: list[float], ys: list[float], deskew: Desk
             top = min(p.box[1] for _, _, p in lower)
             row_bounds.append((bottom + top) / 2)
         for row in rows:
-            for text, word in (w for item in row for w in word_boxes(item, deskew)):
-                del text
+            for _, word in (w for item in row for w in word_boxes(item, deskew)):
                 spans.setdefault(_slot(xs, (word[0] + word[2]) / 2), []).append((word[0], word[2]))
     col_bounds: list[float] = []
     for col, words in spans.items():
