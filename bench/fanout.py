@@ -182,7 +182,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None,
                         help="write the results here (default: bench/results/fanout-BACKEND.json)")
     args = parser.parse_args()
-    started = machine()
+    measured_on = machine()  # the load as the run begins
     backend = resolve_backend(os.environ.get("OCR_BACKEND", "auto"))
 
     document, big = scanned_pdf(args.pages), scanned_pdf(args.big)
@@ -264,7 +264,7 @@ def main() -> None:
                         "one_task_s": statistics.median(one), "page_tasks_s": statistics.median(fan),
                         "speedup": ratio, "identical": same, "sync_idle_s": p50_idle, "sync_busy_s": p50_busy,
                         "sync_ratio": p50_busy / p50_idle, "pages_at_first_finish": at_first_finish},
-                 args.json, started)
+                 args.json, measured_on)
         finally:
             service.close()
 
