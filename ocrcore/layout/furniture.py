@@ -18,6 +18,11 @@ from .geometry import Item, rows_of
 # Bands, as shares of the page height: running heads and feet live there.
 BAND = 0.10
 REPEAT_BAND = 0.15
+# Side margins, as shares of the page width, and the heights (shares of the page height) of
+# vertical lines there that are stamps: any beyond the text, or long ones anywhere in the band.
+STAMP_MARGIN = 0.12
+SHORT_STAMP = 0.05
+LONG_STAMP = 0.2
 # A lone row in a band is furniture when the gap to the body is this many line heights.
 _SET_OFF = 2.0
 PAGE_NUMBER = re.compile(
@@ -42,8 +47,9 @@ _NUMBERED_HEAD = re.compile(r"^\d{1,5}\s+\S.*\S\s*[/|·•]|[/|·•]\s*(?:\S.*\
 def page_furniture(items: list[Item], width: int, height: int, line_height: float) -> dict[int, str]:
     """item index -> "header" or "footer" for this page's furniture."""
     out: dict[int, str] = {}
+    across = [item for item in items if not item.vertical]
     for item in items:
-        if item.vertical and (item.x1 < 0.12 * width or item.x0 > 0.88 * width) and item.height >= 0.2 * height:
+        if item.vertical and _is_margin_stamp(item, across, width, height):
             out[item.index] = "header"
     body = [item for item in items if item.index not in out]
     rows = rows_of(body)
@@ -55,9 +61,6 @@ def page_furniture(items: list[Item], width: int, height: int, line_height: floa
                 break
             # A page number alone, or opening or closing a running head ("47700 Federal
             # Register / Vol. 85", "Annual Report | 12").
-            text = " ".join(i.text for i in row)
-            numbered = (all(PAGE_NUMBER.match(i.text) or _FORM_STAMP.match(i.text) for i in row)
-                        or bool(_NUMBERED_HEAD.search(text)))
             rest = ordered[k + 1:]
             if not rest:
                 break  # a page of only this row: it is the page's text
@@ -65,12 +68,32 @@ def page_furniture(items: list[Item], width: int, height: int, line_height: floa
             gap = (min(i.y0 for i in nxt) - max(i.y1 for i in row) if kind == "header"
                    else min(i.y0 for i in row) - max(i.y1 for i in nxt))
             small = max(i.height for i in row) <= 1.3 * line_height
+            stamps = sum(1 for i in row if PAGE_NUMBER.match(i.text) or _FORM_STAMP.match(i.text))
+            # A folio or stamp with other pieces ("www.irs.gov ... Catalog No. 21974B"):
+            # a foot line when a blank line or more parts it from the body.
+            numbered = (stamps == len(row) or bool(_NUMBERED_HEAD.search(" ".join(i.text for i in row)))
+                        or (stamps > 0 and small and gap >= line_height))
             if numbered or (small and gap >= _SET_OFF * line_height):
                 for i in row:
                     out[i.index] = kind
             else:
                 break
     return out
+
+
+def _is_margin_stamp(item: Item, across: list[Item], width: int, height: int) -> bool:
+    """A vertical line in a side margin: a preprint server's stamp, a printer's or a
+    typesetter's slug ("jbell on DSK... with PROPOSALS", 14% of a Federal Register page).
+    Long ones (a fifth of the page) are stamps wherever they sit in the band; shorter ones
+    when no horizontal line lies beyond them, i.e. they are outside the text, not a rotated
+    label or table heading inside it."""
+    left, right = item.x1 < STAMP_MARGIN * width, item.x0 > (1 - STAMP_MARGIN) * width
+    if not (left or right) or item.height < SHORT_STAMP * height:
+        return False
+    if item.height >= LONG_STAMP * height:
+        return True
+    outside = [i for i in across if (i.x0 < item.x0 if left else i.x1 > item.x1)]
+    return not outside
 
 
 def _key(text: str) -> str:

@@ -5,6 +5,8 @@ is cut across at its horizontal gaps into strips, and consecutive strips that sh
 gutter are joined again before recursing, so that a 2-column section whose paragraph gaps
 happen to line up is not cut into rows (the classic XY-cut failure), and a full-width
 title or block between column sections stays a strip of its own (1 -> 2 -> 1 columns).
+A head set well apart from what follows and not the top of its columns (a title beside a
+masthead) is cut off first, so it is not read as the top of the column it sits over.
 A gutter only counts between columns of text: on a receipt or in a key-value list the
 gap between labels and amounts is not a column break, and those rows read across.
 """
@@ -25,6 +27,9 @@ GUTTER = 0.5
 # line heights wide: a column of prose at 3 columns on A4 is ~14; prices, dates and
 # labels are 2-6.
 COLUMN_WIDTH = 7.0
+# Above a gap this many line heights tall, strips that are not the tops of the columns below
+# (a title, a masthead beside it) are a head read before them; paragraphs are 0.3-1 apart.
+SET_OFF = 2.0
 
 
 def xy_cut(units: Sequence[U], box_of: Callable[[U], Box], line_height: float,
@@ -33,12 +38,17 @@ def xy_cut(units: Sequence[U], box_of: Callable[[U], Box], line_height: float,
     units = list(units)
     if len(units) <= 1:
         return [units] if units else []
+    strips = _strips(units, box_of)
+    head = _set_off_head(strips, box_of, line_height, is_text)
+    if head:
+        rest = [u for strip in strips[head:] for u in strip]
+        top = [u for strip in strips[:head] for u in strip]
+        return xy_cut(top, box_of, line_height, is_text) + xy_cut(rest, box_of, line_height, is_text)
     cut = _column_cut(units, box_of, line_height, is_text)
     if cut is not None:
         left = [u for u in units if box_of(u)[2] <= cut]
         right = [u for u in units if box_of(u)[2] > cut]
         return xy_cut(left, box_of, line_height, is_text) + xy_cut(right, box_of, line_height, is_text)
-    strips = _strips(units, box_of)
     if len(strips) == 1:
         return [units]
     groups: list[list[U]] = [strips[0]]
@@ -54,6 +64,24 @@ def xy_cut(units: Sequence[U], box_of: Callable[[U], Box], line_height: float,
     for group in groups:
         leaves.extend(xy_cut(group, box_of, line_height, is_text) if len(group) > 1 else [group])
     return leaves
+
+
+def _set_off_head(strips: list[list[U]], box_of: Callable[[U], Box], line_height: float,
+                  is_text: Callable[[U], bool]) -> int:
+    """How many top strips form a head set off from the rest (0 if none): the strips above the
+    first gap of SET_OFF line heights, unless they are the tops of the columns below (their
+    gutter runs on through the first strip under the gap). A title with a masthead beside it
+    is read first, not as the top of the column the masthead sits over."""
+    bottom = None
+    for k, strip in enumerate(strips):
+        top = min(box_of(u)[1] for u in strip)
+        if bottom is not None and top - bottom >= SET_OFF * line_height:
+            cut = _column_cut([u for s in strips[:k] for u in s], box_of, line_height, is_text)
+            if cut is None or any(box_of(u)[0] < cut < box_of(u)[2] for u in strip):
+                return k
+            return 0
+        bottom = max(bottom or 0, max(box_of(u)[3] for u in strip))
+    return 0
 
 
 def _strips(units: list[U], box_of: Callable[[U], Box]) -> list[list[U]]:

@@ -97,6 +97,22 @@ def test_a_column_heading_beside_the_other_columns_first_line_stays_in_its_colum
     assert order_of(layout, names) == names
 
 
+def test_a_title_beside_a_masthead_is_read_before_the_columns_under_them():
+    # The masthead sits over the third column only, set off from the body by a blank band:
+    # read with the title first, not between the second column and its run-on in the third.
+    lines = [line("Proposed Rules", 110, 80, 420, 130), line("Gazette", 790, 86, 950, 110),
+             line("Vol. 85, No. 152", 790, 116, 1000, 140), line("Thursday, August 6", 790, 146, 1030, 170)]
+    for name, x0 in (("first", 110), ("second", 450), ("third", 790)):
+        lines += column(name, x0, x0 + 320, 240, 25)
+    layout = analyze_page(shuffled(lines), W, H)
+    names = ["Proposed", "Gazette", "Vol.", "Thursday", "first", "second", "third"]
+    assert order_of(layout, names) == names
+    # Under a spanning title the columns still read in turn (the head is cut off, not the columns).
+    two = [line("A Title Across Both Columns", 300, 100, 940, 150)]
+    two += column("left", 110, 590, 240, 20) + column("right", 650, 1130, 240, 20)
+    assert order_of(analyze_page(shuffled(two), W, H), ["A Title", "left", "right"]) == ["A Title", "left", "right"]
+
+
 def test_a_skewed_page_still_reads_column_by_column():
     angle = math.radians(1.0)
     lines = [line(t.text, *_box(t), angle=angle) for t in column("left", 110, 590, 200, 25, step=30)]
@@ -140,6 +156,35 @@ def test_folios_and_form_stamps_close_under_the_body_are_footers():
         kinds = {b.text: b.type for b in layout.blocks}
         assert kinds[stamp] == "footer", (stamp, kinds)
         assert not any(t.startswith("Form the basis") and k == "footer" for t, k in kinds.items())
+
+
+def test_a_vertical_stamp_beyond_the_text_is_furniture_and_so_is_the_foot_line_it_overlaps():
+    # A typesetter's slug up the left margin, 14% of the page high, reaching down beside a
+    # foot line whose pieces cross the gutter: both are furniture, and the columns read in turn.
+    lines = column("left", 110, 590, 200, 40) + column("right", 650, 1130, 200, 40)
+    lines.append(line("jbell on DSKJLSW7X2PROD with PROPOSALS", 40, 1440, 56, 1690))
+    lines += [line(f"Frm 0000{k}", 80 + 170 * k, 1670, 220 + 170 * k, 1686) for k in range(6)]
+    layout = analyze_page(shuffled(lines), W, H)
+    kinds = {b.text: b.type for b in layout.blocks}
+    assert kinds["jbell on DSKJLSW7X2PROD with PROPOSALS"] == "header"
+    assert all(kinds[f"Frm 0000{k}"] == "footer" for k in range(6))
+    assert order_of(layout, ["left", "right"]) == ["left", "right"]
+    # A vertical label inside the text (a rotated table heading) is not a stamp.
+    inside = column("body", 40, 1130, 200, 40) + [line("Quarterly totals", 60, 700, 76, 960)]
+    assert {b.text: b.type for b in analyze_page(inside, W, H).blocks}.get("Quarterly totals") != "header"
+
+
+def test_a_foot_line_holding_a_stamp_and_a_web_address_is_furniture_when_set_apart():
+    # The body ends at y 1560: the foot line stands 1.5 line heights under it, closer than the
+    # 2 that set off a row with no stamp in it.
+    body = column("left", 110, 590, 1120, 14) + column("right", 650, 1130, 1120, 14)
+    foot = [line("www.example.gov", 110, 1596, 300, 1616), line("Catalog No. 21974B", 900, 1596, 1130, 1616)]
+    kinds = {b.text: b.type for b in analyze_page(body + foot, W, H).blocks}
+    assert kinds["www.example.gov"] == kinds["Catalog No. 21974B"] == "footer"
+    # The columns' last lines, one of them a bare year, at line spacing: body text.
+    last = [line("closing words of the left column", 110, 1568, 500, 1592), line("2011", 650, 1568, 700, 1592)]
+    kinds = {b.text: b.type for b in analyze_page(body + last, W, H).blocks}
+    assert "footer" not in kinds.values(), kinds
 
 
 def test_a_running_head_recurring_across_pages_is_furniture_even_close_to_the_body():
