@@ -2,8 +2,9 @@
 
 On one page: a page number (or a chapter-page folio such as "7-45") or a form's stamp
 ("Catalog No. 21974B") in the top or bottom band; a row in the band set off from the
-body by a wide gap and no larger than body text; a long vertical line in a side margin (a
-stamp such as a preprint server's). Across a document's pages: text that comes back in
+body by a wide gap and no larger than body text, or holding one folio or stamp and set off
+by a blank line; a vertical line in a side margin, long or wholly beyond the text (a stamp
+such as a preprint server's or a typesetter's slug). Across a document's pages: text that comes back in
 the same band at about the same height, digits aside ("Page 3 of 9", "Annual Report 2024").
 """
 from __future__ import annotations
@@ -69,10 +70,11 @@ def page_furniture(items: list[Item], width: int, height: int, line_height: floa
                    else min(i.y0 for i in row) - max(i.y1 for i in nxt))
             small = max(i.height for i in row) <= 1.3 * line_height
             stamps = sum(1 for i in row if PAGE_NUMBER.match(i.text) or _FORM_STAMP.match(i.text))
-            # A folio or stamp with other pieces ("www.irs.gov ... Catalog No. 21974B"):
-            # a foot line when a blank line or more parts it from the body.
+            # One folio or stamp beside other pieces (a web address, a form's name): a foot or
+            # head line when a blank line or more parts it from the body. Two or more bare
+            # numbers with other pieces are more likely a table's row.
             numbered = (stamps == len(row) or bool(_NUMBERED_HEAD.search(" ".join(i.text for i in row)))
-                        or (stamps > 0 and small and gap >= line_height))
+                        or (stamps == 1 and small and gap >= line_height))
             if numbered or (small and gap >= _SET_OFF * line_height):
                 for i in row:
                     out[i.index] = kind
@@ -83,17 +85,16 @@ def page_furniture(items: list[Item], width: int, height: int, line_height: floa
 
 def _is_margin_stamp(item: Item, across: list[Item], width: int, height: int) -> bool:
     """A vertical line in a side margin: a preprint server's stamp, a printer's or a
-    typesetter's slug ("jbell on DSK... with PROPOSALS", 14% of a Federal Register page).
-    Long ones (a fifth of the page) are stamps wherever they sit in the band; shorter ones
-    when no horizontal line lies beyond them, i.e. they are outside the text, not a rotated
-    label or table heading inside it."""
+    typesetter's slug (a government gazette's is ~14% of the page high). Long ones (a fifth
+    of the page) are stamps wherever they sit in the margin; shorter ones when they lie
+    wholly beyond the text (no horizontal line reaches past their inner edge), so that a
+    rotated label or table heading at the text's edge is not one."""
     left, right = item.x1 < STAMP_MARGIN * width, item.x0 > (1 - STAMP_MARGIN) * width
     if not (left or right) or item.height < SHORT_STAMP * height:
         return False
     if item.height >= LONG_STAMP * height:
         return True
-    outside = [i for i in across if (i.x0 < item.x0 if left else i.x1 > item.x1)]
-    return not outside
+    return not any(i.x0 < item.x1 if left else i.x1 > item.x0 for i in across)
 
 
 def _key(text: str) -> str:

@@ -147,9 +147,9 @@ def test_headers_footers_and_page_numbers_are_marked_not_body():
 
 
 def test_folios_and_form_stamps_close_under_the_body_are_footers():
-    """A handbook's "7-45" and a form's "Catalog No. 21974B" sit just under the text, too close
+    """A handbook's "7-45" and a form's "Catalog No. 12345A" sit just under the text, too close
     to be set off by the gap alone; a last body line that starts like a stamp stays body."""
-    for stamp in ("7-45", "A-3", "Catalog No. 21974B", "Form W-4 (2020)"):
+    for stamp in ("7-45", "A-3", "Catalog No. 12345A", "Form W-4 (2020)"):
         lines = column("body", 110, 1130, 1120, 14) + [line("Form the basis of the last line", 110, 1570, 560, 1594)]
         lines.append(line(stamp, 560, 1610, 560 + 14 * len(stamp), 1630))
         layout = analyze_page(lines, W, H)
@@ -162,25 +162,33 @@ def test_a_vertical_stamp_beyond_the_text_is_furniture_and_so_is_the_foot_line_i
     # A typesetter's slug up the left margin, 14% of the page high, reaching down beside a
     # foot line whose pieces cross the gutter: both are furniture, and the columns read in turn.
     lines = column("left", 110, 590, 200, 40) + column("right", 650, 1130, 200, 40)
-    lines.append(line("jbell on DSKJLSW7X2PROD with PROPOSALS", 40, 1440, 56, 1690))
+    lines.append(line("jdoe on HOST42XYZ with DRAFTS", 40, 1440, 56, 1690))
     lines += [line(f"Frm 0000{k}", 80 + 170 * k, 1670, 220 + 170 * k, 1686) for k in range(6)]
     layout = analyze_page(shuffled(lines), W, H)
     kinds = {b.text: b.type for b in layout.blocks}
-    assert kinds["jbell on DSKJLSW7X2PROD with PROPOSALS"] == "header"
+    assert kinds["jdoe on HOST42XYZ with DRAFTS"] == "header"
     assert all(kinds[f"Frm 0000{k}"] == "footer" for k in range(6))
     assert order_of(layout, ["left", "right"]) == ["left", "right"]
-    # A vertical label inside the text (a rotated table heading) is not a stamp.
+    # A vertical label inside the text (a rotated table heading) is not a stamp, nor one at the
+    # text's very edge that the lines under it start within.
     inside = column("body", 40, 1130, 200, 40) + [line("Quarterly totals", 60, 700, 76, 960)]
     assert {b.text: b.type for b in analyze_page(inside, W, H).blocks}.get("Quarterly totals") != "header"
+    edge = column("body", 50, 1130, 200, 40) + [line("Quarterly totals", 44, 700, 62, 960)]
+    assert {b.text: b.type for b in analyze_page(edge, W, H).blocks}.get("Quarterly totals") != "header"
 
 
 def test_a_foot_line_holding_a_stamp_and_a_web_address_is_furniture_when_set_apart():
     # The body ends at y 1560: the foot line stands 1.5 line heights under it, closer than the
     # 2 that set off a row with no stamp in it.
     body = column("left", 110, 590, 1120, 14) + column("right", 650, 1130, 1120, 14)
-    foot = [line("www.example.gov", 110, 1596, 300, 1616), line("Catalog No. 21974B", 900, 1596, 1130, 1616)]
+    foot = [line("www.example.gov", 110, 1596, 300, 1616), line("Catalog No. 12345A", 900, 1596, 1130, 1616)]
     kinds = {b.text: b.type for b in analyze_page(body + foot, W, H).blocks}
-    assert kinds["www.example.gov"] == kinds["Catalog No. 21974B"] == "footer"
+    assert kinds["www.example.gov"] == kinds["Catalog No. 12345A"] == "footer"
+    # A total row of bare numbers as far under the body is a table's last row, not furniture.
+    total = [line("Total", 110, 1596, 200, 1616), line("412", 700, 1596, 760, 1616),
+             line("1038", 900, 1596, 980, 1616)]
+    kinds = {b.text: b.type for b in analyze_page(body + total, W, H).blocks}
+    assert "footer" not in kinds.values(), kinds
     # The columns' last lines, one of them a bare year, at line spacing: body text.
     last = [line("closing words of the left column", 110, 1568, 500, 1592), line("2011", 650, 1568, 700, 1592)]
     kinds = {b.text: b.type for b in analyze_page(body + last, W, H).blocks}
