@@ -48,12 +48,29 @@ def xy_cut(units: Sequence[U], box_of: Callable[[U], Box], line_height: float,
             groups[-1] = joined
         else:
             groups.append(strip)
+    groups = _rejoined(groups, box_of, line_height, is_text)
     if len(groups) == 1:  # never: joined strips have a cut, and `units` had none
         return [units]
     leaves: list[list[U]] = []
     for group in groups:
         leaves.extend(xy_cut(group, box_of, line_height, is_text) if len(group) > 1 else [group])
     return leaves
+
+
+def _rejoined(groups: list[list[U]], box_of: Callable[[U], Box], line_height: float,
+              is_text: Callable[[U], bool]) -> list[list[U]]:
+    """Groups joined again where together they share a gutter: a strip of a few short lines
+    (a column's heading beside the other column's last line of an item) does not show by
+    itself, or with the one strip after it, that its sides are columns; the whole column
+    section after it does."""
+    out = [groups[0]]
+    for group in groups[1:]:
+        joined = out[-1] + group
+        if _column_cut(joined, box_of, line_height, is_text) is not None:
+            out[-1] = joined
+        else:
+            out.append(group)
+    return out
 
 
 def _strips(units: list[U], box_of: Callable[[U], Box]) -> list[list[U]]:
