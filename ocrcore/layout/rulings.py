@@ -80,8 +80,10 @@ def find_marks(dark: np.ndarray, line_boxes: Sequence[LineBox]) -> tuple[tuple[i
                 continue
             if not (low <= w <= high and low <= h <= high and 0.6 <= w / h <= 1.6 and area >= 0.6 * w * h):
                 continue
+            # A blob cut by the strip's right edge is the line's first letter (a line's box
+            # fitted to its ink may start a few pixels inside it), not something between.
             crowded = any(j != k and ox + ow > x - line_height and oy < y + h and oy + oh > y
-                          for j, (ox, oy, ow, oh, _) in enumerate(blobs))
+                          and ox + ow < right - left for j, (ox, oy, ow, oh, _) in enumerate(blobs))
             if not crowded:
                 found.add((int(left + x), int(top + y), int(left + x + w), int(top + y + h)))
         if len(found) > _MAX_MARKS:
