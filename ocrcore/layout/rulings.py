@@ -26,9 +26,10 @@ _KERNEL_SHARE = 1 / 30
 _MAX_THICKNESS = 0.006
 
 # A bullet stands left of its line's start, no farther than BULLET_REACH line heights, and is
-# BULLET_SIZE (low, high) of the line's height tall (a "•" is ~0.35-0.5 of it).
+# BULLET_SIZE (low, high) of the line's height tall (a "•" is ~0.35-0.5 of it in Latin lines,
+# ~0.22 in CJK ones: ideographs fill the em, so the line is taller for the same bullet).
 BULLET_REACH = 3.0
-BULLET_SIZE = (0.25, 0.7)
+BULLET_SIZE = (0.2, 0.7)
 # Past this many marks the page is a halftone or noise.
 _MAX_MARKS = 400
 
