@@ -46,6 +46,7 @@ NUMBERED_HEADING = re.compile(
 CAPTION = re.compile(
     r"^(?:figure|fig\.|table|tab\.|chart|exhibit|plate|图|表)\s*[\dIVX一二三四五六七八九十]", re.IGNORECASE
 )
+_CLAUSE_END = (",", "，", "、")
 _SENTENCE_END = tuple(".!?:;。！？：；」』”\")")
 _CJK = re.compile(r"[\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
 
@@ -159,7 +160,10 @@ def _continues(block: Draft, row: Row, size: float, marker: str | None, threshol
     if marker is not None and not _wrapped_dash(block, row, marker, line_height):
         return False
     big, was_big = size >= HEADING_SIZE, block.size >= HEADING_SIZE
-    if big != was_big or (big and max(size, block.size) / min(size, block.size) > 1.25):
+    # A sentence does not stop at a comma for a heading: a line after one goes on, whatever
+    # size its box measures (a detector's box can be a fifth too tall).
+    mid_clause = last.text.rstrip().endswith(_CLAUSE_END)
+    if not mid_clause and (big != was_big or (big and max(size, block.size) / min(size, block.size) > 1.25)):
         return False  # text grows or shrinks into a heading, or one heading size to another
     if block.marker:  # a list item goes on under its text (hanging or flush)
         return True

@@ -411,3 +411,14 @@ def test_a_dash_wrapped_to_a_paragraphs_line_start_is_not_a_bullet():
     layout = analyze_page(lines, W, H)
     assert [b.type for b in layout.blocks] == ["paragraph", "paragraph", "list_item"]
     assert "before us text text text text text us - that from" in layout.blocks[0].text
+
+
+def test_a_line_after_a_comma_goes_on_though_its_box_measures_large():
+    # The detector's box of a paragraph's inner line can be a fifth too tall: after a comma
+    # the sentence goes on, it is not a heading.
+    lines = [line("Tables are read across their rows, one cell", 110, 200, 560, 221),
+             line("after another, but their meaning is lost,", 110, 229, 540, 250),
+             line("since nobody can say any", 110, 256, 390, 283),
+             line("longer which year or which region it is.", 110, 288, 540, 309)]
+    layout = analyze_page(lines, W, H)
+    assert [b.type for b in layout.blocks] == ["paragraph"]
