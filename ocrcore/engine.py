@@ -98,9 +98,6 @@ class OcrEngine:
         order = reading_order(quads)
         quads = [quads[i] for i in order]
         crops = [crop_quad(bgr, q) for q in quads]
-        # Ruling lines for the layout's ruled tables, bullet marks beside the lines: part of
-        # finding the page's geometry (layout/rulings.py has the measured cost).
-        rulings = find_rulings(bgr, [_extent(q) for q in quads])
         timings["det"] = time.perf_counter() - lap
 
         lap = time.perf_counter()
@@ -119,6 +116,13 @@ class OcrEngine:
             for quad, rec, flip in zip(quads, texts, flipped)
             if rec.text.strip() and rec.confidence >= self.config.min_confidence
         ]
+        # Ruling lines for the layout's ruled tables, bullet marks beside the lines: part of
+        # finding the page's geometry (layout/rulings.py has the measured cost). Marks are
+        # looked for left of the text read, not of the detector's box: the detector's box
+        # often takes in a bullet the recogniser then drops.
+        lap = time.perf_counter()
+        rulings = find_rulings(bgr, [_extent(np.asarray(line.placement_box)) for line in lines])
+        timings["det"] += time.perf_counter() - lap
         height, width = bgr.shape[:2]
         release_free_heap()
         return OcrResult(

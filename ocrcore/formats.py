@@ -204,7 +204,7 @@ def _markdown_block(item: _Shown) -> str:
         return "#" * max(1, min(block.level, 6)) + " " + _markdown_escape(item.text, at_start=False)
     if block.type == "list_item":
         rest = strip_marker(item.text, block.marker)
-        number = re.match(r"^\(?(\d{1,9})[.)]?\)?$", block.marker)
+        number = re.match(r"^[(（]?(\d{1,9})[.)．、）]?[)）]?$", block.marker)  # "2.", "(3)", "4、", "（5）"
         if block.ordered and number:
             return f"{int(number.group(1))}. " + _markdown_escape(rest, at_start=False)
         if block.ordered:

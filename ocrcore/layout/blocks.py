@@ -29,7 +29,12 @@ _SHORT_LINE = 2.0
 # Symbol bullets may touch their text; dashes, stars and pluses need a space after them
 # (and a dash pair "--" is punctuation, not a bullet).
 BULLET = re.compile(r"^([•·●○◦▪▫■□‣⁃∙◆◇►▸➢✓✔](?=\s*\S)|[*+\-–—](?=\s+\S))\s*")
-ORDERED = re.compile(r"^(\(?(?:\d{1,3}|[a-zA-Z]|[ivxIVX]{1,4})[.)]|\((?:\d{1,3}|[a-zA-Z]|[ivx]{1,4})\))\s+(?=\S)")
+# Chinese numbering needs no space before its text and has its own stops: "1.图像", "2．",
+# "3、", "（4）".
+_CJK_NUMBER = r"(?:\d{1,3}[.)．、）]|[（(]\d{1,3}[）)])(?=\s*[\u4e00-\u9fff])"
+ORDERED = re.compile(r"^((?:\(?(?:\d{1,3}|[a-zA-Z]|[ivxIVX]{1,4})[.)]|\((?:\d{1,3}|[a-zA-Z]|[ivx]{1,4})\))(?=\s+\S)"
+                     r"|" + _CJK_NUMBER + r")\s*")
+_CJK_ORDERED = re.compile(_CJK_NUMBER)
 # "2.1 Methods", "IV. Results", "第三章 ...", "2.1 方法": a section number, then a capitalised
 # or CJK title. The recogniser drops the space between a number and CJK text ("1引言"); a
 # number followed by a unit or measure word is a quantity or date ("12月3日", "3个").
@@ -41,6 +46,7 @@ NUMBERED_HEADING = re.compile(
 CAPTION = re.compile(
     r"^(?:figure|fig\.|table|tab\.|chart|exhibit|plate|图|表)\s*[\dIVX一二三四五六七八九十]", re.IGNORECASE
 )
+_CLAUSE_END = (",", "，", "、")
 _SENTENCE_END = tuple(".!?:;。！？：；」』”\")")
 _CJK = re.compile(r"[\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
 
@@ -124,7 +130,22 @@ def build_blocks(rows: list[Row], line_height: float, char_width: float, thresho
         drafts.append(Draft([row], size=size, marker=marker or ""))
     for draft in drafts:
         _classify(draft, line_height)
+    for k, draft in enumerate(drafts):
+        if _lone_cjk_numbered(drafts, k):
+            draft.marker, draft.type, draft.ordered = "", "paragraph", False
+            _classify(draft, line_height)
     return drafts
+
+
+def _lone_cjk_numbered(drafts: list[Draft], k: int) -> bool:
+    """A one-line item numbered the Chinese way ("1.引言") that reads as a section heading (short,
+    no sentence end) with no item beside it is the heading it reads as: a list has siblings."""
+    draft = drafts[k]
+    if draft.type != "list_item" or len(draft.rows) != 1 or not _CJK_ORDERED.match(draft.text):
+        return False
+    if not _numbered_line(draft.text) or ends_sentence(draft.text):
+        return False
+    return not any(0 <= j < len(drafts) and drafts[j].type == "list_item" for j in (k - 1, k + 1))
 
 
 def _overlaps(a: Row, b: Row) -> bool:
@@ -136,10 +157,13 @@ def _continues(block: Draft, row: Row, size: float, marker: str | None, threshol
     gap = row.y0 - last.y1
     if not _overlaps(last, row) or gap > threshold or gap < -0.5 * line_height:
         return False
-    if marker is not None:
+    if marker is not None and not _wrapped_dash(block, row, marker, line_height):
         return False
     big, was_big = size >= HEADING_SIZE, block.size >= HEADING_SIZE
-    if big != was_big or (big and max(size, block.size) / min(size, block.size) > 1.25):
+    # A sentence does not stop at a comma for a heading: a line after one goes on, whatever
+    # size its box measures (a detector's box can be a fifth too tall).
+    mid_clause = last.text.rstrip().endswith(_CLAUSE_END)
+    if not mid_clause and (big != was_big or (big and max(size, block.size) / min(size, block.size) > 1.25)):
         return False  # text grows or shrinks into a heading, or one heading size to another
     if block.marker:  # a list item goes on under its text (hanging or flush)
         return True
@@ -151,6 +175,17 @@ def _continues(block: Draft, row: Row, size: float, marker: str | None, threshol
     # an indented first one).
     flush = len(block.rows) >= 2 and last.x0 <= block.rows[0].x0 + 0.5 * line_height
     return not (flush and row.x0 - last.x0 >= 1.0 * line_height)
+
+
+def _wrapped_dash(block: Draft, row: Row, marker: str, line_height: float) -> bool:
+    """A dash opening a line flush under a paragraph's full line that ends mid-sentence is the
+    paragraph's own dash ("... remaining before us -- that from these"), wrapped to the line's
+    start, not a bullet: a list after a paragraph follows its end (a short line or a stop)."""
+    if block.marker or block.type != "paragraph" or marker not in "-–—":
+        return False
+    last = block.rows[-1]
+    full = last.x1 >= max(r.x1 for r in [*block.rows, row]) - line_height
+    return full and abs(row.x0 - last.x0) <= 0.5 * line_height and not ends_sentence(last.text)
 
 
 def _list_marker(text: str) -> str | None:

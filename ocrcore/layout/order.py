@@ -51,13 +51,11 @@ def xy_cut(units: Sequence[U], box_of: Callable[[U], Box], line_height: float,
         return xy_cut(left, box_of, line_height, is_text) + xy_cut(right, box_of, line_height, is_text)
     if len(strips) == 1:
         return [units]
-    groups: list[list[U]] = [strips[0]]
-    for strip in strips[1:]:
-        joined = groups[-1] + strip
-        if _column_cut(joined, box_of, line_height, is_text) is not None:
-            groups[-1] = joined
-        else:
-            groups.append(strip)
+    # Strips joined where together they share a gutter, then the groups again: a strip of a
+    # few short lines (a column's heading beside the other column's last line of an item)
+    # does not show by itself, or with the one strip after it, that its sides are columns;
+    # the whole column section after it does.
+    groups = _rejoined(_rejoined(strips, box_of, line_height, is_text), box_of, line_height, is_text)
     if len(groups) == 1:  # never: joined strips have a cut, and `units` had none
         return [units]
     leaves: list[list[U]] = []
@@ -82,6 +80,19 @@ def _set_off_head(strips: list[list[U]], box_of: Callable[[U], Box], line_height
             return 0
         bottom = max(bottom or 0, max(box_of(u)[3] for u in strip))
     return 0
+
+
+def _rejoined(groups: list[list[U]], box_of: Callable[[U], Box], line_height: float,
+              is_text: Callable[[U], bool]) -> list[list[U]]:
+    """Consecutive groups joined where together they have a column cut."""
+    out = [groups[0]]
+    for group in groups[1:]:
+        joined = out[-1] + group
+        if _column_cut(joined, box_of, line_height, is_text) is not None:
+            out[-1] = joined
+        else:
+            out.append(group)
+    return out
 
 
 def _strips(units: list[U], box_of: Callable[[U], Box]) -> list[list[U]]:

@@ -415,3 +415,63 @@ def test_every_line_is_placed_once_in_reading_order():
     layout = analyze_page(shuffled(lines), W, H)
     placed = [k for block in layout.blocks for k in block.lines]
     assert placed == list(range(len(lines)))
+
+
+def test_a_column_heading_beside_the_other_columns_last_item_line_stays_in_its_column():
+    # 1-2-1: under a table-wide line, the left column opens with a heading while the right
+    # column opens with the last, short line of an item run on from the left column. That
+    # strip and the next (the right column's short lines) do not show two columns by
+    # themselves; the section below them does.
+    lines = column("intro", 110, 1130, 120, 4)
+    lines += [line("2 Methods", 110, 300, 200, 336), line("tail of the item.", 675, 298, 830, 322),
+              line("• next item text text text text text text", 640, 338, 1117, 362),
+              line("right-b short", 675, 370, 830, 394)]
+    lines += column("left", 110, 590, 350, 8) + column("right", 640, 1130, 420, 5)
+    layout = analyze_page(shuffled(lines), W, H)
+    names = ["intro", "2 Methods", "left", "tail", "•", "right-b", "right"]
+    assert order_of(layout, names) == names
+
+
+def test_a_small_bullet_mark_before_a_chinese_line():
+    # Ideographs fill the em: a "•" is ~0.22 of a CJK line's height (6 px at 26 px).
+    lines = [line("报告里常见两级标题：一级是章节，二级是章节下面的小节。", 148, 200, 753, 226),
+             line("条目换到第二行时，从缩进处接着写，而不是从圆点处开始。", 148, 239, 753, 265)]
+    layout = analyze_page(lines, W, H, Rulings((), (), ((107, 210, 113, 216), (107, 249, 113, 255))))
+    assert [(b.type, b.text[:2]) for b in layout.blocks] == [("list_item", "• "), ("list_item", "• ")]
+
+
+def test_chinese_numbered_items_without_a_space_and_a_lone_numbered_heading():
+    body = "我冒了严寒回到相隔二千余里别了二十余年的故乡去时候既然是深冬渐近故乡时天气又阴晦了冷风吹进"
+    lines = [line("1.引言", 110, 160, 196, 186), line(body, 110, 210, 1120, 236), line(body[:20] + "。", 110, 244, 560, 270),
+             *[line(t, 110, 300 + 39 * k, 110 + 22 * len(t), 326 + 39 * k)  # 22 px an ideograph, as the body's
+               for k, t in enumerate(["1．图像本身并没有写明这个顺序。", "2.傍晚下了一场小雨。", "3、远处传来火车的汽笛声。",
+                                      "（4）街上的路灯亮了。"])]]
+    layout = analyze_page(lines, W, H)
+    assert [(b.type, b.ordered) for b in layout.blocks] == [("heading", False), ("paragraph", False)] + [("list_item", True)] * 4
+    from ocrcore.formats import PageResult, to_markdown
+
+    markdown = to_markdown([PageResult(1, W, H, "ocr", lines)])
+    assert "1. 图像本身" in markdown and "3. 远处" in markdown and "4. 街上" in markdown
+
+
+def test_a_dash_wrapped_to_a_paragraphs_line_start_is_not_a_bullet():
+    lines = [line("It is rather for us to be here dedicated to the great", 110, 200, 700, 224),
+             line("task remaining before us text text text text text us", 110, 232, 700, 256),
+             line("- that from these honored dead we take", 110, 264, 540, 288),
+             line("increased devotion to that cause, the last full measure.", 110, 296, 690, 320),
+             line("The list that follows has three parts:", 110, 360, 520, 384),
+             line("- one part of the list", 110, 392, 400, 416)]
+    layout = analyze_page(lines, W, H)
+    assert [b.type for b in layout.blocks] == ["paragraph", "paragraph", "list_item"]
+    assert "before us text text text text text us - that from" in layout.blocks[0].text
+
+
+def test_a_line_after_a_comma_goes_on_though_its_box_measures_large():
+    # The detector's box of a paragraph's inner line can be a fifth too tall: after a comma
+    # the sentence goes on, it is not a heading.
+    lines = [line("Tables are read across their rows, one cell", 110, 200, 560, 221),
+             line("after another, but their meaning is lost,", 110, 229, 540, 250),
+             line("since nobody can say any", 110, 256, 390, 283),
+             line("longer which year or which region it is.", 110, 288, 540, 309)]
+    layout = analyze_page(lines, W, H)
+    assert [b.type for b in layout.blocks] == ["paragraph"]

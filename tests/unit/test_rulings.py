@@ -61,3 +61,13 @@ def test_a_mark_cut_by_the_strip_or_a_vertical_line_gives_nothing():
     cv2.circle(page, (300, 115), 5, (0, 0, 0), -1)  # touches the line's start: part of the line
     assert find_marks(_dark(page), [LINE]) == ()
     assert find_marks(_dark(page), [(300.0, 100.0, 330.0, 500.0)]) == ()  # taller than wide
+
+
+def test_a_bullet_is_found_when_the_line_box_starts_inside_the_first_letter():
+    # A box fitted to the text read may start a few pixels inside its first letter: the
+    # letter's cut-off part at the strip's edge is not something between bullet and line.
+    page = _page()
+    cv2.circle(page, (270, 115), 5, (0, 0, 0), -1)
+    cv2.rectangle(page, (296, 104), (310, 126), (0, 0, 0), -1)  # the first letter
+    marks = find_marks(_dark(page), [LINE])
+    assert len(marks) == 1 and 262 <= marks[0][0] <= 266
