@@ -176,41 +176,45 @@ def _grid(items: list[Item], hs, vs, tol: float, deskew: Deskew, line_height: fl
                 return open_gap  # records keep the header's columns where their rulings stop short
         return any(abs(v[2] - xs[c]) <= tol and v[0] - tol <= mid <= v[1] + tol for v in vs)
 
-    owner = {(r, c): (r, c) for r in range(rows) for c in range(cols)}
-
-    def root(p):
-        while owner[p] != p:
-            p = owner[p]
-        return p
-
-    for r in range(rows):
-        for c in range(cols):
-            if c + 1 < cols and not v_edge(r, c + 1):
-                owner[root((r, c + 1))] = root((r, c))
-            if r + 1 < rows and not h_edge(r + 1, c):
-                a, b = root((r + 1, c)), root((r, c))
-                if a != b:
-                    owner[a] = b
-    spans: dict[tuple[int, int], list[tuple[int, int]]] = {}
-    for p in owner:
-        spans.setdefault(root(p), []).append(p)
+    spans = _rectangles(rows, cols, v_edge, h_edge)
     contents: dict[tuple[int, int], list[Piece]] = {}
     for piece in pieces:
         cx, cy = (piece.box[0] + piece.box[2]) / 2, (piece.box[1] + piece.box[3]) / 2
-        r = _slot(ys, cy)
-        c = _slot(xs, cx)
-        contents.setdefault(root((r, c)), []).append(piece)
-    cells = []
-    for start, members in sorted(spans.items()):
-        r0, c0 = min(m[0] for m in members), min(m[1] for m in members)
-        r1, c1 = max(m[0] for m in members), max(m[1] for m in members)
-        if len(members) != (r1 - r0 + 1) * (c1 - c0 + 1):  # not a rectangle: give up on spans
-            return None
-        cells.append((r0, c0, r1 - r0 + 1, c1 - c0 + 1, contents.get(start, [])))
+        contents.setdefault(spans[(_slot(ys, cy), _slot(xs, cx))], []).append(piece)
+    cells = [(r0, c0, rowspan, colspan, contents.get((r0, c0, rowspan, colspan), []))
+             for r0, c0, rowspan, colspan in sorted(set(spans.values()))]
     filled = sum(1 for cell in cells if cell[4])
     if filled < 2 or len(cells) < 2:
         return None  # a box drawn around text is not a table
     return FoundTable(box, inside, rows, cols, cells, ruled=True, xs=xs, ys=ys)
+
+
+def _rectangles(rows: int, cols: int, v_edge, h_edge) -> dict[tuple[int, int], tuple[int, int, int, int]]:
+    """Each grid position's cell (row, col, rowspan, colspan). A row's positions run together
+    where no ruling parts them; a run goes on down into the run below where that one spans
+    the same columns and no ruling parts them. Cells stay rectangles where rulings are
+    partial (a title band open into the row-label column under it): the two stay apart."""
+    runs: list[list[tuple[int, int]]] = []  # per row: (first col, last col)
+    for r in range(rows):
+        here, start = [], 0
+        for c in range(1, cols + 1):
+            if c == cols or v_edge(r, c):
+                here.append((start, c - 1))
+                start = c
+        runs.append(here)
+    cell: dict[tuple[int, int], tuple[int, int, int, int]] = {}
+    for r in range(rows):
+        for a, b in runs[r]:
+            if (r, a) in cell:
+                continue  # continued from above
+            depth = 1
+            while (r + depth < rows and (a, b) in runs[r + depth]
+                   and not any(h_edge(r + depth, c) for c in range(a, b + 1))):
+                depth += 1
+            for k in range(r, r + depth):
+                for c in range(a, b + 1):
+                    cell[(k, c)] = (r, a, depth, b - a + 1)
+    return cell
 
 
 def _text_rows(items: list[Item], xs: list[float], ys: list[float], deskew: Deskew,
