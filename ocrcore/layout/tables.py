@@ -64,7 +64,8 @@ def ruled_tables(items: list[Item], rulings: Rulings | None, deskew: Deskew, lin
     if not rulings:
         return []
     tol = max(3.0, _MEET * line_height)
-    hs = _merge([(*_turn_h(s, deskew),) for s in rulings.horizontal], tol, line_height)
+    turned = [_turn_h(s, deskew) for s in rulings.horizontal]
+    hs = _merge([s for s in turned if not _underline(s, items, line_height)], tol, line_height)
     vs = _merge([(*_turn_v(s, deskew),) for s in rulings.vertical], tol, line_height)
     hs = [s for s in hs if s[1] - s[0] >= 2 * line_height]
     vs = [s for s in vs if s[1] - s[0] >= 0.8 * line_height]
@@ -76,6 +77,15 @@ def ruled_tables(items: list[Item], rulings: Rulings | None, deskew: Deskew, lin
         if table is not None:
             found.append(table)
     return found
+
+
+def _underline(segment: Segment, items: list[Item], line_height: float) -> bool:
+    """A horizontal stroke at one line's foot, from about its first letter to its last (a
+    link or emphasis underlined): it marks that text, it does not part table rows."""
+    start, end, y = segment
+    slack = 0.5 * line_height
+    return any(abs(start - i.x0) <= slack and abs(end - i.x1) <= slack and i.cy < y <= i.y1 + slack
+               for i in items)
 
 
 def _turn_h(s: tuple[int, int, int], deskew: Deskew) -> tuple[float, float, float]:
@@ -223,7 +233,7 @@ def _text_rows(items: list[Item], xs: list[float], ys: list[float], deskew: Desk
     (a table ruled only under its header and at its foot, or every fifth row): a band with
     MIN_ROWS or more text rows of two or more pieces is cut between its text rows (wrapped
     lines folded into their record), and within each ruled column at the gaps that all of
-    those rows leave open. Returns (row bounds, column bounds, the bands so cut)."""
+    those rows of two or more pieces there leave open. Returns (row bounds, column bounds, the bands so cut)."""
     row_bounds: list[float] = []
     bands: set[int] = set()
     spans: dict[int, list[tuple[float, float]]] = {}
@@ -241,9 +251,15 @@ def _text_rows(items: list[Item], xs: list[float], ys: list[float], deskew: Desk
             bottom = max(p.box[3] for _, _, p in upper)
             top = min(p.box[1] for _, _, p in lower)
             row_bounds.append((bottom + top) / 2)
-        for row in rows:
+        # A ruled column's gaps are drawn by the rows of two or more pieces in it, where
+        # MIN_ROWS rows are: a lone piece (a section title, a wrapped line) may span its
+        # columns, and a few rows (an address under the records) are no column pattern.
+        crowded = [{col for col, _, _ in pieces if sum(1 for c, _, _ in pieces if c == col) >= 2} for pieces in placed]
+        for row, here in zip(rows, crowded):
             for _, word in (w for item in row for w in word_boxes(item, deskew)):
-                spans.setdefault(_slot(xs, (word[0] + word[2]) / 2), []).append((word[0], word[2]))
+                col = _slot(xs, (word[0] + word[2]) / 2)
+                if col in here and sum(1 for other in crowded if col in other) >= MIN_ROWS:
+                    spans.setdefault(col, []).append((word[0], word[2]))
     col_bounds: list[float] = []
     for col, words in spans.items():
         words.sort()
