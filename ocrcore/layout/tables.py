@@ -429,8 +429,11 @@ def _join_wrapped(placed, rows: list[list[Item]], line_height: float):
     for k in range(1, len(placed)):
         prev_cols = {c for c, _, _ in out[-1]}
         cols = {c for c, _, _ in placed[k]}
+        # A cell ending in a dotted leader has ended (the dots run on to its figures): a line
+        # under it starts the next record ("Gambling . . . 8.2" over "Offenses against the").
+        led = {c for c, _, p in out[-1] if _LEADER.search(p.text)}
         if (gaps[k - 1] < 0.5 * usual and len(cols) < len(prev_cols) and cols <= prev_cols
-                and gaps[k - 1] < 0.6 * line_height):
+                and gaps[k - 1] < 0.6 * line_height and not cols & led):
             out[-1].extend(placed[k])
         else:
             out.append(list(placed[k]))
