@@ -187,7 +187,7 @@ def _grid(items: list[Item], hs, vs, tol: float, deskew: Deskew, line_height: fl
         return any(abs(v[2] - xs[c]) <= tol and v[0] - tol <= mid <= v[1] + tol for v in vs)
 
     spans = _rectangles(rows, cols, v_edge, h_edge)
-    contents: dict[tuple[int, int], list[Piece]] = {}
+    contents: dict[tuple[int, int, int, int], list[Piece]] = {}
     for piece in pieces:
         cx, cy = (piece.box[0] + piece.box[2]) / 2, (piece.box[1] + piece.box[3]) / 2
         contents.setdefault(spans[(_slot(ys, cy), _slot(xs, cx))], []).append(piece)
@@ -241,7 +241,7 @@ def _text_rows(items: list[Item], xs: list[float], ys: list[float], deskew: Desk
         here = [i for i in items if ys[band] <= i.cy < ys[band + 1]]
         rows = rows_of(here)
         split = [_pieces(row, xs, deskew) for row in rows]
-        placed = [[(_slot(xs, (p.box[0] + p.box[2]) / 2), 1, p) for p in _joined(pieces, line_height)]
+        placed = [[(_slot(xs, (p.box[0] + p.box[2]) / 2), 1, p) for p in _join_close(pieces, line_height)]
                   for pieces in split]
         if sum(1 for row in placed if len(row) >= 2) < MIN_ROWS:
             continue
@@ -255,10 +255,10 @@ def _text_rows(items: list[Item], xs: list[float], ys: list[float], deskew: Desk
         # MIN_ROWS rows are: a lone piece (a section title, a wrapped line) may span its
         # columns, and a few rows (an address under the records) are no column pattern.
         crowded = [{col for col, _, _ in pieces if sum(1 for c, _, _ in pieces if c == col) >= 2} for pieces in placed]
-        for row, here in zip(rows, crowded):
+        for row, busy in zip(rows, crowded):
             for _, word in (w for item in row for w in word_boxes(item, deskew)):
                 col = _slot(xs, (word[0] + word[2]) / 2)
-                if col in here and sum(1 for other in crowded if col in other) >= MIN_ROWS:
+                if col in busy and sum(1 for other in crowded if col in other) >= MIN_ROWS:
                     spans.setdefault(col, []).append((word[0], word[2]))
     col_bounds: list[float] = []
     for col, words in spans.items():
@@ -269,19 +269,6 @@ def _text_rows(items: list[Item], xs: list[float], ys: list[float], deskew: Desk
                 col_bounds.append((reach + x0) / 2)
             reach = max(reach, x1)
     return row_bounds, col_bounds, bands
-
-
-def _joined(pieces: list[Piece], line_height: float) -> list[Piece]:
-    """Pieces of one row closer than PIECE_GAP joined (a line cut at a word space)."""
-    out: list[Piece] = []
-    for piece in sorted(pieces, key=lambda p: p.box[0]):
-        if out and piece.box[0] - out[-1].box[2] < PIECE_GAP * line_height:
-            last = out[-1]
-            out[-1] = Piece(f"{last.text} {piece.text}", (last.box[0], min(last.box[1], piece.box[1]),
-                            max(last.box[2], piece.box[2]), max(last.box[3], piece.box[3])), last.items + piece.items)
-        else:
-            out.append(piece)
-    return out
 
 
 # Dotted leaders from a row label to its figures ("Robbery . . . . 102.1"): fill, not text.
@@ -330,18 +317,23 @@ PIECE_GAP = 0.8
 
 def segments(row: list[Item], line_height: float) -> list[Piece]:
     """A row's pieces of text: its items, joined where closer than PIECE_GAP."""
+    return _join_close([Piece(item.text, item.box, [item]) for item in row], line_height, markers=True)
+
+
+def _join_close(pieces: list[Piece], line_height: float, markers: bool = False) -> list[Piece]:
+    """Pieces of one row closer than PIECE_GAP joined (a line cut at a word space); with
+    `markers`, a lone bullet or number also joins the text after it."""
     out: list[Piece] = []
-    for item in row:
-        gap = item.x0 - out[-1].box[2] if out else 0.0
+    for piece in sorted(pieces, key=lambda p: p.box[0]):
+        gap = piece.box[0] - out[-1].box[2] if out else 0.0
         # A bullet or number standing apart before its text ("•   text") is that text's marker.
-        marker = bool(out) and _LONE_MARKER.match(out[-1].text) is not None and gap < 3 * line_height
+        marker = markers and bool(out) and _LONE_MARKER.match(out[-1].text) is not None and gap < 3 * line_height
         if out and (gap < PIECE_GAP * line_height or marker):
             last = out[-1]
-            last.text = f"{last.text} {item.text}"
-            last.box = (last.box[0], min(last.box[1], item.y0), max(last.box[2], item.x1), max(last.box[3], item.y1))
-            last.items.append(item)
+            out[-1] = Piece(f"{last.text} {piece.text}", (last.box[0], min(last.box[1], piece.box[1]),
+                            max(last.box[2], piece.box[2]), max(last.box[3], piece.box[3])), last.items + piece.items)
         else:
-            out.append(Piece(item.text, item.box, [item]))
+            out.append(piece)
     return out
 
 
