@@ -1,9 +1,11 @@
 """Tables: the grid rebuilt from ruling lines where there are any, else from aligned rows.
 
 Ruled: ruling segments that touch form a component; one with two or more horizontal and
-vertical rulings is a grid whose row and column boundaries are their positions. A cell
-spans where the ruling between two grid positions is missing. Lines go to the cell their
-centre falls in; a line that crosses a column boundary is split at its words.
+vertical rulings is a grid whose row and column boundaries are their positions; an
+underline (a stroke under one line, its width) is not a ruling. A cell spans where the
+ruling between two grid positions is missing, and stays a rectangle where rulings are
+partial. Lines go to the cell their centre falls in; a line that crosses a column boundary
+is split at its words.
 
 Borderless: consecutive rows of a column region that each hold two or more separate
 pieces of text, three rows or more. The columns are the gaps that the fullest rows leave
