@@ -20,7 +20,10 @@ class DetConfig:
     thresh: float = 0.3  # probability -> text pixel
     box_thresh: float = 0.5  # mean probability inside a candidate's outline
     unclip_ratio: float = 1.6
-    max_candidates: int = 1000
+    # A cap on outlines per image, for cost. findContours lists them bottom-up, so a cap
+    # reached drops the top of the page: a dense statistical table (50 rows x 26 columns of
+    # figures) has well over 1000 lines, and PaddleOCR's 1000 lost its title and first rows.
+    max_candidates: int = 10000
     dilate: bool = True
     min_box_side: float = 3.0
 

@@ -1,9 +1,11 @@
 """Tables: the grid rebuilt from ruling lines where there are any, else from aligned rows.
 
 Ruled: ruling segments that touch form a component; one with two or more horizontal and
-vertical rulings is a grid whose row and column boundaries are their positions. A cell
-spans where the ruling between two grid positions is missing. Lines go to the cell their
-centre falls in; a line that crosses a column boundary is split at its words.
+vertical rulings is a grid whose row and column boundaries are their positions; an
+underline (a stroke under one line, its width) is not a ruling. A cell spans where the
+ruling between two grid positions is missing, and stays a rectangle where rulings are
+partial. Lines go to the cell their centre falls in; a line that crosses a column boundary
+is split at its words.
 
 Borderless: consecutive rows of a column region that each hold two or more separate
 pieces of text, three rows or more. The columns are the gaps that the fullest rows leave
@@ -64,7 +66,8 @@ def ruled_tables(items: list[Item], rulings: Rulings | None, deskew: Deskew, lin
     if not rulings:
         return []
     tol = max(3.0, _MEET * line_height)
-    hs = _merge([(*_turn_h(s, deskew),) for s in rulings.horizontal], tol, line_height)
+    turned = [_turn_h(s, deskew) for s in rulings.horizontal]
+    hs = _merge([s for s in turned if not _underline(s, items, line_height)], tol, line_height)
     vs = _merge([(*_turn_v(s, deskew),) for s in rulings.vertical], tol, line_height)
     hs = [s for s in hs if s[1] - s[0] >= 2 * line_height]
     vs = [s for s in vs if s[1] - s[0] >= 0.8 * line_height]
@@ -76,6 +79,15 @@ def ruled_tables(items: list[Item], rulings: Rulings | None, deskew: Deskew, lin
         if table is not None:
             found.append(table)
     return found
+
+
+def _underline(segment: Segment, items: list[Item], line_height: float) -> bool:
+    """A horizontal stroke at one line's foot, from about its first letter to its last (a
+    link or emphasis underlined): it marks that text, it does not part table rows."""
+    start, end, y = segment
+    slack = 0.5 * line_height
+    return any(abs(start - i.x0) <= slack and abs(end - i.x1) <= slack and i.cy < y <= i.y1 + slack
+               for i in items)
 
 
 def _turn_h(s: tuple[int, int, int], deskew: Deskew) -> tuple[float, float, float]:
@@ -176,41 +188,45 @@ def _grid(items: list[Item], hs, vs, tol: float, deskew: Deskew, line_height: fl
                 return open_gap  # records keep the header's columns where their rulings stop short
         return any(abs(v[2] - xs[c]) <= tol and v[0] - tol <= mid <= v[1] + tol for v in vs)
 
-    owner = {(r, c): (r, c) for r in range(rows) for c in range(cols)}
-
-    def root(p):
-        while owner[p] != p:
-            p = owner[p]
-        return p
-
-    for r in range(rows):
-        for c in range(cols):
-            if c + 1 < cols and not v_edge(r, c + 1):
-                owner[root((r, c + 1))] = root((r, c))
-            if r + 1 < rows and not h_edge(r + 1, c):
-                a, b = root((r + 1, c)), root((r, c))
-                if a != b:
-                    owner[a] = b
-    spans: dict[tuple[int, int], list[tuple[int, int]]] = {}
-    for p in owner:
-        spans.setdefault(root(p), []).append(p)
-    contents: dict[tuple[int, int], list[Piece]] = {}
+    spans = _rectangles(rows, cols, v_edge, h_edge)
+    contents: dict[tuple[int, int, int, int], list[Piece]] = {}
     for piece in pieces:
         cx, cy = (piece.box[0] + piece.box[2]) / 2, (piece.box[1] + piece.box[3]) / 2
-        r = _slot(ys, cy)
-        c = _slot(xs, cx)
-        contents.setdefault(root((r, c)), []).append(piece)
-    cells = []
-    for start, members in sorted(spans.items()):
-        r0, c0 = min(m[0] for m in members), min(m[1] for m in members)
-        r1, c1 = max(m[0] for m in members), max(m[1] for m in members)
-        if len(members) != (r1 - r0 + 1) * (c1 - c0 + 1):  # not a rectangle: give up on spans
-            return None
-        cells.append((r0, c0, r1 - r0 + 1, c1 - c0 + 1, contents.get(start, [])))
+        contents.setdefault(spans[(_slot(ys, cy), _slot(xs, cx))], []).append(piece)
+    cells = [(r0, c0, rowspan, colspan, contents.get((r0, c0, rowspan, colspan), []))
+             for r0, c0, rowspan, colspan in sorted(set(spans.values()))]
     filled = sum(1 for cell in cells if cell[4])
     if filled < 2 or len(cells) < 2:
         return None  # a box drawn around text is not a table
     return FoundTable(box, inside, rows, cols, cells, ruled=True, xs=xs, ys=ys)
+
+
+def _rectangles(rows: int, cols: int, v_edge, h_edge) -> dict[tuple[int, int], tuple[int, int, int, int]]:
+    """Each grid position's cell (row, col, rowspan, colspan). A row's positions run together
+    where no ruling parts them; a run goes on down into the run below where that one spans
+    the same columns and no ruling parts them. Cells stay rectangles where rulings are
+    partial (a title band open into the row-label column under it): the two stay apart."""
+    runs: list[list[tuple[int, int]]] = []  # per row: (first col, last col)
+    for r in range(rows):
+        here, start = [], 0
+        for c in range(1, cols + 1):
+            if c == cols or v_edge(r, c):
+                here.append((start, c - 1))
+                start = c
+        runs.append(here)
+    cell: dict[tuple[int, int], tuple[int, int, int, int]] = {}
+    for r in range(rows):
+        for a, b in runs[r]:
+            if (r, a) in cell:
+                continue  # continued from above
+            depth = 1
+            while (r + depth < rows and (a, b) in runs[r + depth]
+                   and not any(h_edge(r + depth, c) for c in range(a, b + 1))):
+                depth += 1
+            for k in range(r, r + depth):
+                for c in range(a, b + 1):
+                    cell[(k, c)] = (r, a, depth, b - a + 1)
+    return cell
 
 
 def _text_rows(items: list[Item], xs: list[float], ys: list[float], deskew: Deskew,
@@ -219,7 +235,7 @@ def _text_rows(items: list[Item], xs: list[float], ys: list[float], deskew: Desk
     (a table ruled only under its header and at its foot, or every fifth row): a band with
     MIN_ROWS or more text rows of two or more pieces is cut between its text rows (wrapped
     lines folded into their record), and within each ruled column at the gaps that all of
-    those rows leave open. Returns (row bounds, column bounds, the bands so cut)."""
+    those rows of two or more pieces there leave open. Returns (row bounds, column bounds, the bands so cut)."""
     row_bounds: list[float] = []
     bands: set[int] = set()
     spans: dict[int, list[tuple[float, float]]] = {}
@@ -227,7 +243,7 @@ def _text_rows(items: list[Item], xs: list[float], ys: list[float], deskew: Desk
         here = [i for i in items if ys[band] <= i.cy < ys[band + 1]]
         rows = rows_of(here)
         split = [_pieces(row, xs, deskew) for row in rows]
-        placed = [[(_slot(xs, (p.box[0] + p.box[2]) / 2), 1, p) for p in _joined(pieces, line_height)]
+        placed = [[(_slot(xs, (p.box[0] + p.box[2]) / 2), 1, p) for p in _join_close(pieces, line_height)]
                   for pieces in split]
         if sum(1 for row in placed if len(row) >= 2) < MIN_ROWS:
             continue
@@ -237,9 +253,15 @@ def _text_rows(items: list[Item], xs: list[float], ys: list[float], deskew: Desk
             bottom = max(p.box[3] for _, _, p in upper)
             top = min(p.box[1] for _, _, p in lower)
             row_bounds.append((bottom + top) / 2)
-        for row in rows:
+        # A ruled column's gaps are drawn by the rows of two or more pieces in it, where
+        # MIN_ROWS rows are: a lone piece (a section title, a wrapped line) may span its
+        # columns, and a few rows (an address under the records) are no column pattern.
+        crowded = [{col for col, _, _ in pieces if sum(1 for c, _, _ in pieces if c == col) >= 2} for pieces in placed]
+        for row, busy in zip(rows, crowded):
             for _, word in (w for item in row for w in word_boxes(item, deskew)):
-                spans.setdefault(_slot(xs, (word[0] + word[2]) / 2), []).append((word[0], word[2]))
+                col = _slot(xs, (word[0] + word[2]) / 2)
+                if col in busy and sum(1 for other in crowded if col in other) >= MIN_ROWS:
+                    spans.setdefault(col, []).append((word[0], word[2]))
     col_bounds: list[float] = []
     for col, words in spans.items():
         words.sort()
@@ -249,19 +271,6 @@ def _text_rows(items: list[Item], xs: list[float], ys: list[float], deskew: Desk
                 col_bounds.append((reach + x0) / 2)
             reach = max(reach, x1)
     return row_bounds, col_bounds, bands
-
-
-def _joined(pieces: list[Piece], line_height: float) -> list[Piece]:
-    """Pieces of one row closer than PIECE_GAP joined (a line cut at a word space)."""
-    out: list[Piece] = []
-    for piece in sorted(pieces, key=lambda p: p.box[0]):
-        if out and piece.box[0] - out[-1].box[2] < PIECE_GAP * line_height:
-            last = out[-1]
-            out[-1] = Piece(f"{last.text} {piece.text}", (last.box[0], min(last.box[1], piece.box[1]),
-                            max(last.box[2], piece.box[2]), max(last.box[3], piece.box[3])), last.items + piece.items)
-        else:
-            out.append(piece)
-    return out
 
 
 # Dotted leaders from a row label to its figures ("Robbery . . . . 102.1"): fill, not text.
@@ -310,18 +319,23 @@ PIECE_GAP = 0.8
 
 def segments(row: list[Item], line_height: float) -> list[Piece]:
     """A row's pieces of text: its items, joined where closer than PIECE_GAP."""
+    return _join_close([Piece(item.text, item.box, [item]) for item in row], line_height, markers=True)
+
+
+def _join_close(pieces: list[Piece], line_height: float, markers: bool = False) -> list[Piece]:
+    """Pieces of one row closer than PIECE_GAP joined (a line cut at a word space); with
+    `markers`, a lone bullet or number also joins the text after it."""
     out: list[Piece] = []
-    for item in row:
-        gap = item.x0 - out[-1].box[2] if out else 0.0
+    for piece in sorted(pieces, key=lambda p: p.box[0]):
+        gap = piece.box[0] - out[-1].box[2] if out else 0.0
         # A bullet or number standing apart before its text ("•   text") is that text's marker.
-        marker = bool(out) and _LONE_MARKER.match(out[-1].text) is not None and gap < 3 * line_height
+        marker = markers and bool(out) and _LONE_MARKER.match(out[-1].text) is not None and gap < 3 * line_height
         if out and (gap < PIECE_GAP * line_height or marker):
             last = out[-1]
-            last.text = f"{last.text} {item.text}"
-            last.box = (last.box[0], min(last.box[1], item.y0), max(last.box[2], item.x1), max(last.box[3], item.y1))
-            last.items.append(item)
+            out[-1] = Piece(f"{last.text} {piece.text}", (last.box[0], min(last.box[1], piece.box[1]),
+                            max(last.box[2], piece.box[2]), max(last.box[3], piece.box[3])), last.items + piece.items)
         else:
-            out.append(Piece(item.text, item.box, [item]))
+            out.append(piece)
     return out
 
 
@@ -409,8 +423,11 @@ def _join_wrapped(placed, rows: list[list[Item]], line_height: float):
     for k in range(1, len(placed)):
         prev_cols = {c for c, _, _ in out[-1]}
         cols = {c for c, _, _ in placed[k]}
+        # A cell ending in a dotted leader has ended (the dots run on to its figures): a line
+        # under it starts the next record ("Gambling . . . 8.2" over "Offenses against the").
+        led = {c for c, _, p in out[-1] if _LEADER.search(p.text)}
         if (gaps[k - 1] < 0.5 * usual and len(cols) < len(prev_cols) and cols <= prev_cols
-                and gaps[k - 1] < 0.6 * line_height):
+                and gaps[k - 1] < 0.6 * line_height and not cols & led):
             out[-1].extend(placed[k])
         else:
             out.append(list(placed[k]))

@@ -1,0 +1,92 @@
+"""Tables from ruling lines and aligned text: the cases page pixels bring (partial rulings,
+underlined links, section titles and addresses inside a ruled band, dotted leaders)."""
+from __future__ import annotations
+
+from ocrcore.layout import Rulings, analyze_page
+from ocrcore.types import TextLine
+
+from .test_page_layout import H, W, column, line
+
+
+def _table(layout):
+    (table,) = [b.table for b in layout.blocks if b.table is not None]
+    return table
+
+
+def _text(text: str, x: int, y: int) -> TextLine:
+    return line(text, x, y, x + 14 * len(text), y + 24)
+
+
+def test_a_title_band_open_into_the_label_column_is_kept_apart_not_the_table_lost():
+    """The rule under a title band stops at the row-label column (as on many statistical
+    sheets): the title's cell and the label column's header are two rectangles."""
+    horizontal = ((100, 400, 900), (300, 450, 900), (100, 500, 900), (100, 550, 900), (100, 600, 900))
+    vertical = ((100, 400, 600), (900, 400, 600), (300, 450, 600), (600, 450, 600))
+    lines = [_text("Checks by state", 350, 412), _text("State", 110, 462), _text("Permit", 310, 462),
+             _text("Handgun", 610, 462), _text("Alabama", 110, 512), _text("18,870", 310, 512),
+             _text("23,022", 610, 512), _text("Alaska", 110, 562), _text("209", 310, 562), _text("3,062", 610, 562)]
+    layout = analyze_page(column("above", 110, 1130, 200, 5) + lines, W, H, Rulings(horizontal, vertical))
+    table = _table(layout)
+    assert table.grid() == [["Checks by state", "", ""], ["State", "Permit", "Handgun"],
+                            ["Alabama", "18,870", "23,022"], ["Alaska", "209", "3,062"]]
+
+
+def _records(top: int, rows, xs=(110, 350, 550)):
+    out = []
+    for k, row in enumerate(rows):
+        out += [_text(text, x, top + 44 * k) for text, x in zip(row, xs) if text]
+    return out
+
+
+RECORDS = [("Robbery", "102.1", "88.0"), ("Fraud", "173.7", "101.2"), ("Vandalism", "217.4", "180.9"),
+           ("Arson", "11.3", "9.4")]
+
+
+def test_underlined_text_in_a_ruled_table_does_not_cut_its_rows():
+    """Links are underlined: a stroke under one line, its width (here flush with the frame,
+    so it touches the table's rulings), is no row ruling."""
+    links = ["Robbery link", "Fraud link", "Vandalism link", "Arson link"]
+    lines = [_text("Offense", 110, 512), _text("Total", 350, 512), _text("Source", 990 - 14 * 6, 512)]
+    lines += _records(562, [r[:2] for r in RECORDS])
+    lines += [_text(link, 990 - 14 * len(link), 562 + 44 * k) for k, link in enumerate(links)]
+    underlines = tuple((990 - 14 * len(link), 562 + 44 * k + 26, 998) for k, link in enumerate(links))
+    rulings = Rulings(((100, 500, 1000), (100, 550, 1000), (100, 750, 1000)) + underlines,
+                      ((100, 500, 750), (1000, 500, 750)))
+    table = _table(analyze_page(column("above", 110, 1130, 200, 5) + lines, W, H, rulings))
+    assert table.grid() == [["Offense", "Total", "Source"]] + [[r[0], r[1], link] for r, link in zip(RECORDS, links)]
+
+
+def test_a_section_title_and_an_address_in_ruled_bands_do_not_fill_the_column_gaps():
+    """The gaps that cut a ruled band's records into columns come from its rows of several
+    pieces: a section title line across the columns, and a short address block under the
+    records (two rows there), leave them open."""
+    header = [_text("Offense", 110, 512), _text("Total", 350, 512), _text("Male", 550, 512), _text("Link", 810, 512)]
+    title = [line("Property crime and related offenses", 110, 562, 640, 586)]
+    records = _records(606, RECORDS)
+    address = [_text("USDA Market News", 110, 800), _text("J", 820, 800), _text("F", 900, 800),
+               _text("210 Walnut Street", 110, 840), line("Email: news@example.org", 430, 840, 780, 864),
+               _text("Des Moines", 110, 880), line("www.example.org/news", 430, 880, 780, 904)]
+    rulings = Rulings(((100, 500, 1000), (100, 550, 1000), (100, 790, 1000), (100, 920, 1000)),
+                      ((100, 500, 920), (1000, 500, 920), (800, 500, 920)))
+    table = _table(analyze_page(column("above", 110, 1130, 200, 5) + header + title + records + address, W, H,
+                                rulings))
+    grid = table.grid()
+    for label, total, male in RECORDS:
+        row = next(r for r in grid if r[0] == label)
+        assert row[1:3] == [total, male]
+
+
+def test_a_line_under_a_cell_ending_in_a_leader_starts_the_next_record():
+    """'Gambling . . . 8.2' has ended at its leader: the close line under it is the first line
+    of the next record's label, not Gambling's wrapped text."""
+    rows = [("Robbery . . . . .", "102.1", "88.0"), ("Gambling . . . . .", "8.2", "7.5")]
+    lines = [_text("Offense", 110, 462), _text("Total", 450, 462), _text("Male", 650, 462)]
+    lines += _records(500, rows, (110, 450, 650))
+    lines += [_text("Offenses against the", 110, 570), _text("children . . . .", 130, 596),
+              _text("92.4", 450, 596), _text("88.7", 650, 596), _text("Arson . . . . . .", 110, 640),
+              _text("11.3", 450, 640), _text("9.4", 650, 640)]
+    rulings = Rulings(((100, 450, 1000), (100, 490, 1000), (100, 680, 1000)),
+                      ((100, 450, 680), (600, 450, 680), (1000, 450, 680)))
+    grid = _table(analyze_page(column("above", 110, 1130, 200, 5) + lines, W, H, rulings)).grid()
+    assert ["Gambling", "8.2", "7.5"] in grid
+    assert not any("Offenses" in cell for row in grid for cell in row if "Gambling" in row[0])
