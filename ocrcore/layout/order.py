@@ -27,6 +27,9 @@ GUTTER = 0.5
 # line heights wide: a column of prose at 3 columns on A4 is ~14; prices, dates and
 # labels are 2-6.
 COLUMN_WIDTH = 7.0
+# One line alone is prose when it is this wide: a 3-column A4 page's lines are ~14 body line
+# heights, a table's column heading of two or three words ("One Withholding") ~5-8.
+PROSE_WIDTH = 10.0
 # Above a gap this many line heights tall, strips that are not the tops of the columns below
 # (a title, a masthead beside it) are a head read before them; paragraphs are 0.3-1 apart.
 SET_OFF = 2.0
@@ -137,5 +140,8 @@ def _is_column(units: list[U], box_of: Callable[[U], Box], line_height: float,
     widths = sorted(box_of(u)[2] - box_of(u)[0] for u in units)
     if not widths:
         return False
-    # Of two lines the longer counts: a column's heading above its first line (1-2-1 pages).
-    return widths[int(0.85 * (len(widths) - 1)) if len(widths) > 2 else -1] >= COLUMN_WIDTH * line_height
+    if len(widths) <= 2:
+        # Of two lines the longer counts (a column's heading above its first line, 1-2-1
+        # pages), when it is a line of prose: a table's two-line column heading is not.
+        return widths[-1] >= PROSE_WIDTH * line_height
+    return widths[int(0.85 * (len(widths) - 1))] >= COLUMN_WIDTH * line_height

@@ -90,3 +90,23 @@ def test_a_line_under_a_cell_ending_in_a_leader_starts_the_next_record():
     grid = _table(analyze_page(column("above", 110, 1130, 200, 5) + lines, W, H, rulings)).grid()
     assert ["Gambling", "8.2", "7.5"] in grid
     assert not any("Offenses" in cell for row in grid for cell in row if "Gambling" in row[0])
+
+
+def test_a_column_heading_on_two_lines_stays_in_the_header_row_of_its_table():
+    """A right-hand heading stacked on two lines ("One Withholding" over "Allowance") beside a
+    one-line left heading, under a paragraph's last line: two lines of a few words are not a
+    column of prose, so the heading row is not cut into columns but heads the table."""
+    para = [line("the allowance amounts by payroll period have changed", 660, 540, 1160, 560),
+            line("changed. For 2011, they are:", 660, 566, 930, 586)]
+    heads = [line("One Withholding", 1016, 606, 1167, 626), line("Payroll Period", 673, 630, 800, 650),
+             line("Allowance", 1017, 630, 1109, 650)]
+    rows = [("Weekly", "71.15"), ("Biweekly", "142.31"), ("Monthly", "308.33"), ("Annually", "3,700.00")]
+    records = []
+    for k, (label, amount) in enumerate(rows):
+        y = 664 + 34 * k
+        records += [line(label, 673, y, 673 + 14 * len(label), y + 20), line(amount, 1040, y, 1117, y + 20)]
+    left = column("left", 88, 610, 540, 12, height=20, step=24)
+    layout = analyze_page(left + para + heads + records, W, H)
+    grid = _table(layout).grid()
+    assert grid[0][0] == "Payroll Period" and grid[0][-1].endswith("Allowance")
+    assert [r[0] for r in grid[1:]] == [label for label, _ in rows]
