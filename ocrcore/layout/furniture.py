@@ -60,8 +60,6 @@ def page_furniture(items: list[Item], width: int, height: int, line_height: floa
                        else min(i.y0 for i in row) >= (1 - BAND) * height)
             if not in_band:
                 break
-            # A page number alone, or opening or closing a running head ("47700 Federal
-            # Register / Vol. 85", "Annual Report | 12").
             rest = ordered[k + 1:]
             if not rest:
                 break  # a page of only this row: it is the page's text
@@ -70,9 +68,11 @@ def page_furniture(items: list[Item], width: int, height: int, line_height: floa
                    else min(i.y0 for i in row) - max(i.y1 for i in nxt))
             small = max(i.height for i in row) <= 1.3 * line_height
             stamps = sum(1 for i in row if PAGE_NUMBER.match(i.text) or _FORM_STAMP.match(i.text))
-            # One folio or stamp beside other pieces (a web address, a form's name): a foot or
-            # head line when a blank line or more parts it from the body. Two or more bare
-            # numbers with other pieces are more likely a table's row.
+            # Page numbers and stamps alone, or a number opening or closing a running head
+            # ("47700 Federal Register / Vol. 85", "Annual Report | 12"). One folio or stamp
+            # beside other pieces (a web address, a form's name): a foot or head line when a
+            # blank line or more parts it from the body. Two or more bare numbers with other
+            # pieces are more likely a table's row.
             numbered = (stamps == len(row) or bool(_NUMBERED_HEAD.search(" ".join(i.text for i in row)))
                         or (stamps == 1 and small and gap >= line_height))
             if numbered or (small and gap >= _SET_OFF * line_height):
