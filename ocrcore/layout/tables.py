@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import statistics
+from collections import Counter
 from dataclasses import dataclass, field
 
 from .geometry import Deskew, Item, rows_of, word_boxes
@@ -256,11 +257,12 @@ def _text_rows(items: list[Item], xs: list[float], ys: list[float], deskew: Desk
         # A ruled column's gaps are drawn by the rows of two or more pieces in it, where
         # MIN_ROWS rows are: a lone piece (a section title, a wrapped line) may span its
         # columns, and a few rows (an address under the records) are no column pattern.
-        crowded = [{col for col, _, _ in pieces if sum(1 for c, _, _ in pieces if c == col) >= 2} for pieces in placed]
+        crowded = [{col for col, n in Counter(col for col, _, _ in pieces).items() if n >= 2} for pieces in placed]
+        patterned = {col for col, n in Counter(col for busy in crowded for col in busy).items() if n >= MIN_ROWS}
         for row, busy in zip(rows, crowded):
             for _, word in (w for item in row for w in word_boxes(item, deskew)):
                 col = _slot(xs, (word[0] + word[2]) / 2)
-                if col in busy and sum(1 for other in crowded if col in other) >= MIN_ROWS:
+                if col in busy and col in patterned:
                     spans.setdefault(col, []).append((word[0], word[2]))
     col_bounds: list[float] = []
     for col, words in spans.items():
