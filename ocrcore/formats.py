@@ -16,7 +16,7 @@ from functools import cache
 from typing import Any, Literal
 
 from .layout import FURNITURE, Block, PageLayout, Rulings, analyze_document
-from .layout.blocks import join_lines, joint, strip_marker
+from .layout.blocks import join_lines, joint, marker_number, strip_marker
 from .layout.geometry import spans_by_characters
 from .limits import OUTPUT_FORMATS, TEXT_FORMATS
 from .types import TextLine
@@ -204,9 +204,9 @@ def _markdown_block(item: _Shown) -> str:
         return "#" * max(1, min(block.level, 6)) + " " + _markdown_escape(item.text, at_start=False)
     if block.type == "list_item":
         rest = strip_marker(item.text, block.marker)
-        number = re.match(r"^[(（]?(\d{1,9})[.)．、）]?[)）]?$", block.marker)  # "2.", "(3)", "4、", "（5）"
-        if block.ordered and number:
-            return f"{int(number.group(1))}. " + _markdown_escape(rest, at_start=False)
+        number = marker_number(block.marker)
+        if block.ordered and number is not None:
+            return f"{number}. " + _markdown_escape(rest, at_start=False)
         if block.ordered:
             return "- " + _markdown_escape(f"{block.marker} {rest}", at_start=False)
         return "- " + _markdown_escape(rest, at_start=False)

@@ -47,6 +47,14 @@ CAPTION = re.compile(
     r"^(?:figure|fig\.|table|tab\.|chart|exhibit|plate|图|表)\s*[\dIVX一二三四五六七八九十]", re.IGNORECASE
 )
 _CLAUSE_END = (",", "，", "、")
+_MARKER_NUMBER = re.compile(r"^[(（]?(\d{1,9})[.)．、）]?[)）]?$")
+
+
+def marker_number(marker: str) -> int | None:
+    """The number of an ordered item's marker ("2.", "(3)", "4、", "（5）"); None for a
+    letter or a roman numeral ("a)", "iv.")."""
+    found = _MARKER_NUMBER.match(marker)
+    return int(found.group(1)) if found else None
 _SENTENCE_END = tuple(".!?:;。！？：；」』”\")")
 _CJK = re.compile(r"[\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
 
