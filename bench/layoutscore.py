@@ -262,12 +262,22 @@ TEST_KINDS = ("present", "absent", "order", "table")
 
 
 def _find(passage: str, text: str) -> int | None:
-    """Where a passage starts in the page text (both normalised, case-folded), or None."""
+    """Where a passage first starts in the page text (both normalised, case-folded), or None:
+    of its alignments with the best score, the earliest (rapidfuzz gives any one of them,
+    and a passage may also recur inside a longer one further on)."""
     needle = norm(passage).casefold()
     if not needle:
         return None
     found = fuzz.partial_ratio_alignment(needle, text, score_cutoff=PASSAGE)
-    return None if found is None else found.dest_start
+    if found is None:
+        return None
+    start = found.dest_start
+    while start > 0:
+        earlier = fuzz.partial_ratio_alignment(needle, text[:start + len(needle) - 1], score_cutoff=found.score)
+        if earlier is None or earlier.dest_start >= start:
+            break
+        start = earlier.dest_start
+    return start
 
 
 def run_test(test: dict, answer: list[dict]) -> bool:

@@ -116,12 +116,14 @@ class OcrEngine:
             for quad, rec, flip in zip(quads, texts, flipped)
             if rec.text.strip() and rec.confidence >= self.config.min_confidence
         ]
-        # Ruling lines for the layout's ruled tables, bullet marks beside the lines: part of
-        # finding the page's geometry (layout/rulings.py has the measured cost). Marks are
-        # looked for left of the text read, not of the detector's box: the detector's box
-        # often takes in a bullet the recogniser then drops.
+        # Ruling lines for the layout's ruled tables, bullet marks beside the lines, dotted
+        # leaders after lines read as ending in ".": part of finding the page's geometry
+        # (layout/rulings.py has the measured cost). Marks are looked for left of the text
+        # read, not of the detector's box: the detector's box often takes in a bullet the
+        # recogniser then drops.
         lap = time.perf_counter()
-        rulings = find_rulings(bgr, [_extent(np.asarray(line.placement_box)) for line in lines])
+        boxes = [_extent(np.asarray(line.placement_box)) for line in lines]
+        rulings = find_rulings(bgr, boxes, [box for box, line in zip(boxes, lines) if line.text.endswith(".")])
         timings["det"] += time.perf_counter() - lap
         height, width = bgr.shape[:2]
         release_free_heap()

@@ -89,6 +89,8 @@ def _analyze(lines: list[TextLine], width: int, height: int, rulings: Rulings | 
         return _Page([], _in_given_order(items, line_height), [], lines, line_height)
     if rulings and rulings.marks:
         _add_bullets(items, rulings.marks, deskew)
+    if rulings and rulings.leaders:
+        _add_leaders(items, rulings.leaders, deskew)
     kinds = page_furniture(items, width, height, line_height)
     kinds.update(hint)
     header = sorted((i for i in items if kinds.get(i.index) == "header"), key=lambda i: (i.y0, i.x0))
@@ -136,6 +138,19 @@ def _add_bullets(items: list[Item], marks: tuple[tuple[int, int, int, int], ...]
             line = min(after, key=lambda i: i.x0)
             if not line.text.startswith(("•", "·", "-", "*")):
                 line.text = "• " + line.text
+
+
+def _add_leaders(items: list[Item], leaders: tuple[tuple[int, int, int, int], ...], deskew: Deskew) -> None:
+    """A dotted leader running on from a line's end is fill, not a full stop: the line reads
+    "Robbery . . ." (not "Robbery."), as its text layer would, and a table cell drops it."""
+    for x0, y0, x1, y1 in leaders:
+        box = deskew.box([(x0, y0), (x1, y0), (x1, y1), (x0, y1)])
+        cy = (box[1] + box[3]) / 2
+        before = [i for i in items if i.y0 <= cy <= i.y1 and -0.5 * i.height <= box[0] - i.x1 <= 2 * i.height]
+        if before:
+            line = max(before, key=lambda i: i.x1)
+            if line.text.endswith("."):
+                line.text = line.text.rstrip(". ") + " . . ."
 
 
 def _top(entry: list[Item] | FoundTable) -> float:

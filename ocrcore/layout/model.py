@@ -97,13 +97,16 @@ class Rulings:
     vertical: tuple[tuple[int, int, int], ...] = ()
     # Small solid marks (x0, y0, x1, y1): bullets, which the recogniser often drops.
     marks: tuple[tuple[int, int, int, int], ...] = ()
+    # Dotted leaders (x0, y0, x1, y1) running on from a line's end, which the detector cut
+    # off after their first dot ("Robbery." of "Robbery . . . . 102.1").
+    leaders: tuple[tuple[int, int, int, int], ...] = ()
 
     def __bool__(self) -> bool:
-        return bool(self.horizontal or self.vertical or self.marks)
+        return bool(self.horizontal or self.vertical or self.marks or self.leaders)
 
     def to_json(self) -> dict:
         return {"h": [list(s) for s in self.horizontal], "v": [list(s) for s in self.vertical],
-                "m": [list(s) for s in self.marks]}
+                "m": [list(s) for s in self.marks], "l": [list(s) for s in self.leaders]}
 
     @classmethod
     def from_json(cls, raw: dict | None) -> Rulings | None:
@@ -112,5 +115,7 @@ class Rulings:
         def segments(key: str) -> tuple[tuple[int, int, int], ...]:
             return tuple((int(s[0]), int(s[1]), int(s[2])) for s in raw.get(key, ()) if len(s) == 3)
 
-        marks = tuple((int(s[0]), int(s[1]), int(s[2]), int(s[3])) for s in raw.get("m", ()) if len(s) == 4)
-        return cls(segments("h"), segments("v"), marks)
+        def boxes(key: str) -> tuple[tuple[int, int, int, int], ...]:
+            return tuple((int(s[0]), int(s[1]), int(s[2]), int(s[3])) for s in raw.get(key, ()) if len(s) == 4)
+
+        return cls(segments("h"), segments("v"), boxes("m"), boxes("l"))

@@ -37,8 +37,9 @@ _MAX_MARKS = 400
 LineBox = tuple[float, float, float, float]  # x0, y0, x1, y1 of a detected line, image pixels
 
 
-def find_rulings(bgr: np.ndarray, line_boxes: Sequence[LineBox] = ()) -> Rulings:
-    """The page's horizontal and vertical rulings, and the solid marks left of `line_boxes`."""
+def find_rulings(bgr: np.ndarray, line_boxes: Sequence[LineBox] = (), stopped: Sequence[LineBox] = ()) -> Rulings:
+    """The page's horizontal and vertical rulings, the solid marks left of `line_boxes`, and
+    the dotted leaders right of `stopped` (the lines whose text as read ends in a full stop)."""
     import cv2
 
     gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY) if bgr.ndim == 3 else bgr
@@ -49,7 +50,7 @@ def find_rulings(bgr: np.ndarray, line_boxes: Sequence[LineBox] = ()) -> Rulings
     thick = max(2, int(round(_MAX_THICKNESS * min(height, width))))
     horizontal = _segments(cv2, dark, (max(int(width * _KERNEL_SHARE), 12), 1), thick, horizontal=True)
     vertical = _segments(cv2, dark, (1, max(int(height * _KERNEL_SHARE), 12)), thick, horizontal=False)
-    return Rulings(tuple(horizontal), tuple(vertical), find_marks(dark, line_boxes))
+    return Rulings(tuple(horizontal), tuple(vertical), find_marks(dark, line_boxes), find_leaders(dark, stopped))
 
 
 def find_marks(dark: np.ndarray, line_boxes: Sequence[LineBox]) -> tuple[tuple[int, int, int, int], ...]:
@@ -91,6 +92,54 @@ def find_marks(dark: np.ndarray, line_boxes: Sequence[LineBox]) -> tuple[tuple[i
         if len(found) > _MAX_MARKS:
             return ()
     return tuple(sorted(found, key=lambda m: (m[1], m[0])))
+
+
+# A leader is LEADER_DOTS or more dots in a row on the line's baseline, the first within
+# LEADER_REACH line heights of its end, each under LEADER_DOT of its height, and spaced
+# evenly: no two neighbours farther apart than LEADER_SPACING line heights.
+LEADER_DOTS = 3
+LEADER_REACH = 1.5
+LEADER_DOT = 0.3
+LEADER_SPACING = 1.0
+
+
+def find_leaders(dark: np.ndarray, line_boxes: Sequence[LineBox]) -> tuple[tuple[int, int, int, int], ...]:
+    """Dotted leaders starting just right of each of `line_boxes`. The strip searched is
+    a few line heights wide and only lines read as ending in "." are given, so the cost is
+    a few small connected-component passes a table page."""
+    import cv2
+
+    height, width = dark.shape[:2]
+    found = []
+    for x0, y0, x1, y1 in line_boxes:
+        line_height = y1 - y0
+        if line_height < 4 or line_height > x1 - x0:
+            continue
+        left, right = int(x1), min(width, int(x1 + (LEADER_REACH + LEADER_DOTS * LEADER_SPACING + 1) * line_height))
+        top, bottom = max(0, int(y0)), min(height, int(np.ceil(y1 + 0.1 * line_height)))
+        if right - left < 3 or bottom - top < 3:
+            continue
+        count, _, stats, _ = cv2.connectedComponentsWithStats(dark[top:bottom, left:right], connectivity=8)
+        # Blobs touching the strip's top or bottom are the neighbouring lines' strokes
+        # (the boxes are padded beyond the ink): not this line's.
+        blobs = sorted((int(x), int(y), int(w), int(h)) for x, y, w, h, _ in stats[1:count]
+                       if y > 0 and y + h < bottom - top)
+        dots: list[tuple[int, int, int, int]] = []
+        reach = 0.0  # the strip's left edge: the line's end
+        for x, y, w, h in blobs:
+            if x - reach > (LEADER_SPACING if dots else LEADER_REACH) * line_height:
+                break  # a wide space: the run, if any, has ended
+            small = w <= LEADER_DOT * line_height and h <= LEADER_DOT * line_height
+            if not small:
+                break  # a letter or a figure
+            on_baseline = y + h / 2 >= 0.5 * line_height
+            if on_baseline and (not dots or abs(y + h / 2 - dots[0][1] - dots[0][3] / 2) <= 0.15 * line_height):
+                dots.append((x, y, w, h))
+                reach = x + w
+        if len(dots) >= LEADER_DOTS:
+            found.append((left + dots[0][0], top + min(d[1] for d in dots),
+                          left + dots[-1][0] + dots[-1][2], top + max(d[1] + d[3] for d in dots)))
+    return tuple(found)
 
 
 def _segments(cv2, dark: np.ndarray, kernel: tuple[int, int], thick: int, horizontal: bool):

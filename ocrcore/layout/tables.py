@@ -172,7 +172,9 @@ def _grid(items: list[Item], hs, vs, tol: float, deskew: Deskew, line_height: fl
     # Records are split at the text's column bounds, everything else only at the rulings'.
     in_records = [i for i in inside if _slot(ruled_ys, i.cy) in record_bands]
     others = [i for i in inside if _slot(ruled_ys, i.cy) not in record_bands]
-    pieces = _pieces(in_records, xs, deskew) + _pieces(others, ruled_xs, deskew)
+    # A record's line is parted only where its words leave a column gap: a long description
+    # running on into the next column is one piece ("... SAINT LOUIS TO" stays whole).
+    pieces = _pieces(in_records, xs, deskew, PIECE_GAP * line_height) + _pieces(others, ruled_xs, deskew)
 
     def h_edge(r: int, c: int) -> bool:  # a ruling (or a text row's end) between rows r-1 and r under column c
         if ys[r] in text_ys:
@@ -183,8 +185,12 @@ def _grid(items: list[Item], hs, vs, tol: float, deskew: Deskew, line_height: fl
     def v_edge(r: int, c: int) -> bool:  # a ruling (or an open text gap) between columns c-1 and c beside row r
         mid = (ys[r] + ys[r + 1]) / 2
         if xs[c] in text_xs or _slot(ruled_ys, mid) in record_bands:
-            open_gap = not any(p.box[0] + 2 < xs[c] < p.box[2] - 2 and ys[r] <= (p.box[1] + p.box[3]) / 2 < ys[r + 1]
-                               for p in pieces)
+            here = [p for p in pieces if ys[r] <= (p.box[1] + p.box[3]) / 2 < ys[r + 1]]
+            # A line running on past the boundary overflows its cell where both cells
+            # beside the boundary hold text of their own (a long description beside its amount).
+            open_gap = (not any(p.box[0] + 2 < xs[c] < p.box[2] - 2 for p in here)
+                        or (any(xs[c - 1] - 2 <= p.box[0] and p.box[2] <= xs[c] + 2 for p in here)
+                            and any(xs[c] - 2 <= p.box[0] and p.box[2] <= xs[c + 1] + 2 for p in here)))
             if xs[c] in text_xs or open_gap:
                 return open_gap  # records keep the header's columns where their rulings stop short
         return any(abs(v[2] - xs[c]) <= tol and v[0] - tol <= mid <= v[1] + tol for v in vs)
@@ -279,6 +285,15 @@ def _text_rows(items: list[Item], xs: list[float], ys: list[float], deskew: Desk
 _LEADER = re.compile(r"(?:\s*\.){3,}\s*$|\s+(?:\.\s*)+$")
 
 
+# A figure: an amount, count, share, date or range ("1,396.4", "(D)", "12%", "03/04/2019",
+# "1.35 - 1.42"): digits and their separators, a currency or unit sign at most.
+_FIGURE = re.compile(r"^[(\[$€£¥+\-–]*\d[\d\s.,:/%()\]\-–]*[%$€£¥]?$|^\([A-Z]\)$")
+
+
+def is_figure(text: str) -> bool:
+    return bool(_FIGURE.match(text.strip()))
+
+
 def cell_text(pieces: list[Piece]) -> str:
     """A cell's text: its pieces joined, a trailing dotted leader dropped."""
     return _LEADER.sub("", " ".join(piece.text for piece in pieces).strip())
@@ -291,8 +306,9 @@ def _slot(bounds: list[float], value: float) -> int:
     return len(bounds) - 2
 
 
-def _pieces(items: list[Item], xs: list[float], deskew: Deskew) -> list[Piece]:
-    """The items, each split at the column boundaries `xs` it crosses (by its words)."""
+def _pieces(items: list[Item], xs: list[float], deskew: Deskew, min_gap: float = 0.0) -> list[Piece]:
+    """The items, each split at the column boundaries `xs` it crosses (by its words), where
+    the words on either side are at least `min_gap` apart."""
     out = []
     inner = xs[1:-1]
     for item in items:
@@ -303,7 +319,13 @@ def _pieces(items: list[Item], xs: list[float], deskew: Deskew) -> list[Piece]:
         groups: dict[int, list[tuple[str, Box]]] = {}
         for text, box in word_boxes(item, deskew):
             groups.setdefault(_slot(xs, (box[0] + box[2]) / 2), []).append((text, box))
+        parts: list[list[tuple[str, Box]]] = []
         for _, group in sorted(groups.items()):
+            if parts and group[0][1][0] - parts[-1][-1][1][2] < min_gap:
+                parts[-1].extend(group)
+            else:
+                parts.append(list(group))
+        for group in parts:
             x0 = min(b[0] for _, b in group)
             x1 = max(b[2] for _, b in group)
             out.append(Piece(" ".join(t for t, _ in group), (x0, item.y0, x1, item.y1), [item]))
@@ -415,8 +437,13 @@ def borderless_table(rows: list[list[Item]], line_height: float) -> FoundTable |
 
 
 def _join_wrapped(placed, rows: list[list[Item]], line_height: float):
-    """Rows that are a wrapped continuation of the row above (closer than the table's usual
-    row gap, fewer pieces, each under a filled cell) folded into it."""
+    """Rows that continue the record above folded into it: fewer pieces, each under a filled
+    cell, and either closer than the table's usual row gap (a wrapped cell) or a further
+    line of its text cells alone, with no figure, where the record has cells on to its
+    right (a ledger's second description line: "AIRFARE FOR ..." under "STAFF
+    TRANSPORTATION | 920.68", at the same line pitch as the records). A row that fills
+    the record's columns through its last one stays a row: the lines of a group whose
+    label is written once ("West | California", " | Oregon")."""
     tops = [min(i.y0 for i in row) for row in rows]
     bottoms = [max(i.y1 for i in row) for row in rows]
     gaps = [tops[k] - bottoms[k - 1] for k in range(1, len(rows))]
@@ -428,8 +455,13 @@ def _join_wrapped(placed, rows: list[list[Item]], line_height: float):
         # A cell ending in a dotted leader has ended (the dots run on to its figures): a line
         # under it starts the next record ("Gambling . . . 8.2" over "Offenses against the").
         led = {c for c, _, p in out[-1] if _LEADER.search(p.text)}
-        if (gaps[k - 1] < 0.5 * usual and len(cols) < len(prev_cols) and cols <= prev_cols
-                and gaps[k - 1] < 0.6 * line_height and not cols & led):
+        under = len(cols) < len(prev_cols) and cols <= prev_cols and not cols & led
+        wrapped = gaps[k - 1] < 0.5 * usual and gaps[k - 1] < 0.6 * line_height
+        text_cols = {c for c, _, p in out[-1] if not is_figure(p.text)}
+        further_line = (cols <= text_cols and max(prev_cols) > max(cols)
+                        and not any(is_figure(p.text) for _, _, p in placed[k])
+                        and gaps[k - 1] <= max(usual, 0) + 0.5 * line_height)
+        if under and (wrapped or further_line):
             out[-1].extend(placed[k])
         else:
             out.append(list(placed[k]))

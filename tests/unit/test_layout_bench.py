@@ -101,3 +101,33 @@ def test_unit_tests_pass_and_fail():
     assert not score.run_test({"type": "table", "cell": "North", "right": "final"}, answer)
     plain = score.parse_markdown("Region Year Note\nNorth 2001\nSouth 2002 final")
     assert not score.run_test({"type": "table", "cell": "North", "right": "2001"}, plain)
+
+
+
+# The USDA Ag Energy page as read (normalised, parts cut out), where "ethanol($/gal)" heads
+# its section and recurs in "cme group ethanol ($/gal)" near the end: rapidfuzz's best
+# alignment of the passage is the later occurrence.
+RECURRING = (
+    "nationalweeklyagenerethanol($/gal)8.0046.00iowa30.92-31.9231.94-33.1930.49-31.24iowasoybeanprocessor"
+    "44.00minnesota31.17-31.9232.64-33.3930.33-31.08minneapolissoybeanprocessor42.0026.0024.0040.0038.00c"
+    "entsib36.0034.0032.0030.0028.00crudecornoil(cents/lb)midwest(foodgrade)37.8837.7539.75-40.75centrali"
+    "llinoiscornprocessorinediblepackerbleachabletallow($/cwt)chicago30.50unq28.00tallows,proteinsandhide"
+    "sedibletallow($/cwt)chicagounq34.5030.50tallows,proteinsandhideschoicewhitegrease($/cwt)centralu.s.2"
+    "3.50-25.0523.50-23.7520.00-20.50tallows,proteinsandhidesjfmamjjas0ndminneapolis23.75-25.5024.00-25.5"
+    "021.00-24.50minneapolisweeklyfeedstuffs201720165yravgcentralu.s.minneapolisyellowgrease($/cwt)23.002"
+    "2.50-24.5022.00-23.0022.50-24.5018.0018.50-23.00tallows,proteinsandhidesminneapolisweeklyfeedstuffsc"
+    "entralu.s.choicewhitegreasesanjoaquinvalley23.00-24.5023.00-25.0019.00-24.00californiaweeklyfeedstuf"
+    "fs43.00sanfrancisco21.00-27.0021.00-27.0019.00-21.50californiaweeklyfeedstuffs40.00losangeles21.00-2"
+    "5.7521.00-25.7519.00-22.75californiaweeklyfeedstuffs37.0034.00nearbyfuturescmegroupethanol($/gal)ean"
+    "oil"
+)
+
+
+def test_an_order_test_takes_a_recurring_passage_where_it_first_occurs():
+    from rapidfuzz import fuzz
+
+    needle = "ethanol($/gal)"
+    first, last = RECURRING.find(needle), RECURRING.rfind(needle)
+    assert fuzz.partial_ratio_alignment(needle, RECURRING).dest_start == last  # why _find looks further
+    assert score._find("Ethanol ($/gal)", RECURRING) == first
+    assert score._find("CME Group Ethanol ($/gal)", RECURRING) == RECURRING.find("cmegroup")

@@ -110,3 +110,67 @@ def test_a_column_heading_on_two_lines_stays_in_the_header_row_of_its_table():
     grid = _table(layout).grid()
     assert grid[0][0] == "Payroll Period" and grid[0][-1].endswith("Allowance")
     assert [r[0] for r in grid[1:]] == [label for label, _ in rows]
+
+
+def _ledger(second_lines: list[str], pitch: int = 30):
+    """A framed ledger (its header ruled into columns, the records only framed): each record a
+    key, a date, a description and an amount, and a further description line under it at
+    the same pitch."""
+    lines = [_text("Doc", 110, 462), _text("Date", 300, 462), _text("Description", 480, 462),
+             _text("Amount", 1000, 462)]
+    y = 510
+    records = []
+    for k, second in enumerate(second_lines):
+        key, amount = f"D{k:04d}", f"{100 + k}.50"
+        lines += [_text(key, 110, y), _text("05/03/2019", 300, y), _text(f"STAFF TRAVEL {k}", 480, y),
+                  _text(amount, 1000, y), _text(second, 480, y + pitch)]
+        records.append((key, amount, second))
+        y += 2 * pitch
+    rulings = Rulings(((100, 450, 1120), (100, 496, 1120), (100, y + 10, 1120)),
+                      ((100, 450, y + 10), (1120, 450, y + 10), (290, 450, 496), (470, 450, 496), (990, 450, 496)))
+    return lines, rulings, records
+
+
+def test_a_ledger_s_further_description_line_stays_in_its_record():
+    """A second description line at the records' own line pitch, with no figure and cells of
+    the record on to its right, is more of the description: one row a record, the amount in
+    its column even where the line runs on under it."""
+    seconds = ["AIRFARE FOR E JOHNSON", "AIRFARE FOR S COWING", "TRAIN FARE FOR A BERG TO NEW YORK AND BACK",
+               "AIRFARE FOR K FORD"]
+    lines, rulings, records = _ledger(seconds)
+    grid = _table(analyze_page(column("above", 110, 1130, 200, 5) + lines, W, H, rulings)).grid()
+    assert len(grid) == 1 + len(records)
+    for row, (key, amount, second) in zip(grid[1:], records):
+        assert row[0] == key and row[-1] == amount
+        assert second in " ".join(row[1:-1])
+
+
+def test_rows_under_a_group_label_written_once_stay_rows():
+    """'West | California | 12' over ' | Oregon | 7': the lower row fills the record's
+    columns through the last, so it is a row of its own, text or figures."""
+    lines = [_text("Region", 110, 462), _text("State", 400, 462), _text("Offices", 800, 462)]
+    rows = [("West", "California", "12"), ("", "Oregon", "7"), ("", "Nevada", "3"), ("East", "Maine", "2"),
+            ("", "Vermont", "1")]
+    lines += _records(500, rows, (110, 400, 800))
+    rulings = Rulings(((100, 450, 1000), (100, 490, 1000), (100, 730, 1000)), ((100, 450, 730), (1000, 450, 730)))
+    grid = _table(analyze_page(column("above", 110, 1130, 200, 5) + lines, W, H, rulings)).grid()
+    assert grid[1:] == [list(r) for r in rows]
+
+
+def test_a_full_stop_before_a_dotted_leader_is_fill_not_text():
+    """The detector cut 'Robbery . . . . 102.1' after its first dot ('Robbery.'); the leader
+    found in the pixels beyond it makes the cell 'Robbery', as from the text layer."""
+    lines = [_text("Offense", 110, 462), _text("Total", 450, 462), _text("Male", 650, 462),
+             _text("Robbery.", 110, 500), _text("102.1", 450, 500), _text("88.0", 650, 500),
+             _text("Fraud", 110, 544), _text("173.7", 450, 544), _text("101.2", 650, 544),
+             _text("Arson", 110, 588), _text("11.3", 450, 588), _text("9.4", 650, 588)]
+    robbery_end = 110 + 14 * len("Robbery.")
+    leader = (robbery_end + 8, 516, 420, 520)
+    rulings = Rulings(((100, 450, 1000), (100, 490, 1000), (100, 630, 1000)),
+                      ((100, 450, 630), (1000, 450, 630)), leaders=(leader,))
+    grid = _table(analyze_page(column("above", 110, 1130, 200, 5) + lines, W, H, rulings)).grid()
+    assert ["Robbery", "102.1", "88.0"] in grid
+    # Without the leader the full stop is the text's own.
+    plain = Rulings(rulings.horizontal, rulings.vertical)
+    grid = _table(analyze_page(column("above", 110, 1130, 200, 5) + lines, W, H, plain)).grid()
+    assert ["Robbery.", "102.1", "88.0"] in grid

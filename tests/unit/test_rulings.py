@@ -1,11 +1,12 @@
 """ocrcore.layout.rulings on drawn pixels: rulings survive, text does not; a bullet is found
-left of its line, leader dots and a neighbouring column's full stop are not."""
+left of its line, leader dots and a neighbouring column's full stop are not; a dotted
+leader is found right of a line."""
 from __future__ import annotations
 
 import cv2
 import numpy as np
 
-from ocrcore.layout.rulings import find_marks, find_rulings
+from ocrcore.layout.rulings import find_leaders, find_marks, find_rulings
 
 LINE = (300.0, 100.0, 700.0, 130.0)  # a detected line, 30 px tall
 
@@ -71,3 +72,23 @@ def test_a_bullet_is_found_when_the_line_box_starts_inside_the_first_letter():
     cv2.rectangle(page, (296, 104), (310, 126), (0, 0, 0), -1)  # the first letter
     marks = find_marks(_dark(page), [LINE])
     assert len(marks) == 1 and 262 <= marks[0][0] <= 266
+
+
+def test_a_dotted_leader_after_a_line_is_found_and_a_next_word_is_not_one():
+    page = _page()
+    for x in range(712, 860, 12):  # "Robbery. . . . . . 102.1": dots on the baseline
+        cv2.circle(page, (x, 124), 2, (0, 0, 0), -1)
+    cv2.putText(page, "Fraud next", (712, 226), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (0, 0, 0), 2)
+    cv2.putText(page, "gjpq", (705, 99), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (0, 0, 0), 2)  # the line above's descenders
+    leaders = find_leaders(_dark(page), [LINE, (300.0, 200.0, 700.0, 230.0)])
+    assert len(leaders) == 1
+    x0, y0, x1, y1 = leaders[0]
+    assert 708 <= x0 <= 712 and x1 >= 800 and 120 <= y0 <= y1 <= 128
+
+
+def test_a_full_stop_then_a_wide_space_or_a_single_dot_is_no_leader():
+    page = _page()
+    cv2.circle(page, (706, 124), 2, (0, 0, 0), -1)  # one dot only
+    for x in range(800, 860, 12):  # dots, but far past the line's end
+        cv2.circle(page, (x, 224), 2, (0, 0, 0), -1)
+    assert find_leaders(_dark(page), [LINE, (300.0, 200.0, 700.0, 230.0)]) == ()
