@@ -439,11 +439,12 @@ def borderless_table(rows: list[list[Item]], line_height: float) -> FoundTable |
 def _join_wrapped(placed, rows: list[list[Item]], line_height: float):
     """Rows that continue the record above folded into it: fewer pieces, each under a filled
     cell, and either closer than the table's usual row gap (a wrapped cell) or a further
-    line of its text cells alone, with no figure, where the record has cells on to its
-    right (a ledger's second description line: "AIRFARE FOR ..." under "STAFF
-    TRANSPORTATION | 920.68", at the same line pitch as the records). A row that fills
-    the record's columns through its last one stays a row: the lines of a group whose
-    label is written once ("West | California", " | Oregon")."""
+    line of its text cells alone, with no figure, where the record has cells on both sides
+    of it (a ledger's second description line: "AIRFARE FOR ..." under "D0001 | STAFF
+    TRANSPORTATION | 920.68", at the same line pitch as the records). A row that fills the
+    record's first column ("Bob | QA | " under "Alice | Dev | remote") or its columns
+    through the last (the lines of a group whose label is written once: "West |
+    California", " | Oregon") stays a row."""
     tops = [min(i.y0 for i in row) for row in rows]
     bottoms = [max(i.y1 for i in row) for row in rows]
     gaps = [tops[k] - bottoms[k - 1] for k in range(1, len(rows))]
@@ -458,7 +459,7 @@ def _join_wrapped(placed, rows: list[list[Item]], line_height: float):
         under = len(cols) < len(prev_cols) and cols <= prev_cols and not cols & led
         wrapped = gaps[k - 1] < 0.5 * usual and gaps[k - 1] < 0.6 * line_height
         text_cols = {c for c, _, p in out[-1] if not is_figure(p.text)}
-        further_line = (cols <= text_cols and max(prev_cols) > max(cols)
+        further_line = (cols <= text_cols and min(prev_cols) < min(cols) and max(prev_cols) > max(cols)
                         and not any(is_figure(p.text) for _, _, p in placed[k])
                         and gaps[k - 1] <= max(usual, 0) + 0.5 * line_height)
         if under and (wrapped or further_line):

@@ -174,3 +174,15 @@ def test_a_full_stop_before_a_dotted_leader_is_fill_not_text():
     plain = Rulings(rulings.horizontal, rulings.vertical)
     grid = _table(analyze_page(column("above", 110, 1130, 200, 5) + lines, W, H, plain)).grid()
     assert ["Robbery.", "102.1", "88.0"] in grid
+
+
+def test_a_record_with_its_last_cells_empty_is_a_row_not_a_further_line():
+    """'Bob | QA | ' under 'Alice | Dev | remote': it fills the first column, so it is a record
+    of its own, though it has no figure and the record above has a cell on to its right."""
+    lines = [_text("Name", 110, 462), _text("Role", 400, 462), _text("Note", 800, 462)]
+    rows = [("Alice", "Dev", "remote"), ("Bob", "QA", ""), ("Carol", "Ops", "on site"), ("Dan", "Dev", "")]
+    lines += _records(500, rows, (110, 400, 800))
+    rulings = Rulings(((100, 450, 1000), (100, 490, 1000), (100, 690, 1000)),
+                      ((100, 450, 690), (1000, 450, 690), (390, 450, 490), (790, 450, 490)))
+    grid = _table(analyze_page(column("above", 110, 1130, 200, 5) + lines, W, H, rulings)).grid()
+    assert grid[1:] == [list(r) for r in rows]
