@@ -48,6 +48,8 @@ CAPTION = re.compile(
 )
 _CLAUSE_END = (",", "，", "、")
 _MARKER_NUMBER = re.compile(r"^[(（]?(\d{1,9})[.)．、）]?[)）]?$")
+_SENTENCE_END = tuple(".!?:;。！？：；」』”\")")
+_CJK = re.compile(r"[\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
 
 
 def marker_number(marker: str) -> int | None:
@@ -55,8 +57,6 @@ def marker_number(marker: str) -> int | None:
     letter or a roman numeral ("a)", "iv.")."""
     found = _MARKER_NUMBER.match(marker)
     return int(found.group(1)) if found else None
-_SENTENCE_END = tuple(".!?:;。！？：；」』”\")")
-_CJK = re.compile(r"[\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
 
 
 @dataclass
