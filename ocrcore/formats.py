@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections import Counter
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, Literal
@@ -236,36 +237,47 @@ def _markdown_escape(text: str, *, at_start: bool = True, in_table: bool = False
     partner, a backslash before punctuation, an entity, a pipe inside a table, and line
     starts that would make blocks. A lone `[`, `*` or `<` stays as it is, so programs
     reading the text get the text."""
-    out = []
-    for k, char in enumerate(text):
-        rest = text[k + 1:]
-        before = text[:k]
-        escape = False
-        if char == "\\":
-            escape = bool(rest) and rest[0] in _ASCII_PUNCT
-        elif char in "*_~$`":
-            partner = char in rest or char in before
-            if char == "_":  # intraword underscores never make emphasis
-                word = (before[-1:].isalnum()) and (rest[:1].isalnum())
-                escape = partner and not word
-            else:
-                escape = partner
-        elif char == "[":
-            escape = "](" in rest  # without a link definition (we write none) only [text](url) links
-        elif char == "<":
-            escape = bool(re.match(r"[A-Za-z/!?]", rest))
-        elif char == "&":
-            escape = bool(re.match(r"#?\w+;", rest))
-        elif char == "|":
-            escape = in_table
-        out.append("\\" + char if escape else char)
-    escaped = "".join(out)
+    escaped = _escape_inline(text, in_table)
     if at_start and _MD_BLOCK_START.match(escaped):
         digits = len(escaped) - len(escaped.lstrip("0123456789"))
         escaped = escaped[:digits] + "\\" + escaped[digits:]  # before the marker: "1\. x", "\# x"
     return escaped
 
 
+def _escape_inline(text: str, in_table: bool) -> str:
+    """The escapes inside the text (see `_markdown_escape`)."""
+    if _MARKUP_CHARS.isdisjoint(text):
+        return text  # most text: nothing to look at
+    out = []
+    counts = Counter(text)
+    last_link = text.rfind("](")
+    for k, char in enumerate(text):
+        following = text[k + 1:k + 2]
+        escape = False
+        if char == "\\":
+            escape = following in _ASCII_PUNCT and bool(following)
+        elif char in "*_~$`":
+            partner = counts[char] >= 2
+            if char == "_":  # intraword underscores never make emphasis
+                word = text[k - 1:k].isalnum() and following.isalnum()
+                escape = partner and not word
+            else:
+                escape = partner
+        elif char == "[":
+            escape = last_link > k  # without a link definition (we write none) only [text](url) links
+        elif char == "<":
+            escape = bool(following) and following in _TAG_START
+        elif char == "&":
+            escape = bool(_ENTITY.match(text, k + 1))
+        elif char == "|":
+            escape = in_table
+        out.append("\\" + char if escape else char)
+    return "".join(out)
+
+
+_MARKUP_CHARS = frozenset("\\*_~$`[<&|")
+_TAG_START = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz/!?")
+_ENTITY = re.compile(r"#?\w+;")
 _ASCII_PUNCT = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
 
 

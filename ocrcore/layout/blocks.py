@@ -50,6 +50,7 @@ _CLAUSE_END = (",", "，", "、")
 _MARKER_NUMBER = re.compile(r"^[(（]?(\d{1,9})[.)．、）]?[)）]?$")
 _SENTENCE_END = tuple(".!?:;。！？：；」』”\")")
 _CJK = re.compile(r"[\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
+_HYPHENATED = re.compile(r"[^\W\d_][-\u00ad\u2010]$")  # a word broken at the line end
 
 
 def marker_number(marker: str) -> int | None:
@@ -242,7 +243,7 @@ def strip_marker(text: str, marker: str) -> str:
 def joint(before: str, after: str) -> str:
     """How two lines of a paragraph meet: "-" where a word hyphenated at the line end goes
     on (the hyphen goes, no space), "" between CJK lines, else " "."""
-    if re.search(r"[^\W\d_][-\u00ad\u2010]$", before) and after[:1].islower():
+    if _HYPHENATED.search(before[-2:]) and after[:1].islower():
         return "-"
     if before and after and _CJK.match(before[-1]) and _CJK.match(after[0]):
         return ""

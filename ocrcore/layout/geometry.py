@@ -11,7 +11,8 @@ import math
 import re
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
 from ..types import TextLine
 from .model import Box
@@ -31,33 +32,20 @@ class Item:
     box: Box  # deskewed, axis-aligned
     text: str
 
-    @property
-    def x0(self) -> int:
-        return self.box[0]
+    # The box's sides and sizes, read in every layout loop: plain fields, set once.
+    x0: int = field(init=False)
+    y0: int = field(init=False)
+    x1: int = field(init=False)
+    y1: int = field(init=False)
+    width: int = field(init=False)
+    height: int = field(init=False)
+    cy: float = field(init=False)
 
-    @property
-    def y0(self) -> int:
-        return self.box[1]
-
-    @property
-    def x1(self) -> int:
-        return self.box[2]
-
-    @property
-    def y1(self) -> int:
-        return self.box[3]
-
-    @property
-    def width(self) -> int:
-        return max(self.box[2] - self.box[0], 1)
-
-    @property
-    def height(self) -> int:
-        return max(self.box[3] - self.box[1], 1)
-
-    @property
-    def cy(self) -> float:
-        return (self.box[1] + self.box[3]) / 2
+    def __post_init__(self) -> None:
+        self.x0, self.y0, self.x1, self.y1 = self.box
+        self.width = max(self.x1 - self.x0, 1)
+        self.height = max(self.y1 - self.y0, 1)
+        self.cy = (self.y0 + self.y1) / 2
 
     @property
     def char_width(self) -> float:
@@ -91,8 +79,14 @@ class Deskew:
     cx: float
     cy: float
 
+    @cached_property
+    def _turn(self) -> tuple[float, float]:
+        return math.cos(-self.angle), math.sin(-self.angle)
+
     def point(self, x: float, y: float) -> tuple[float, float]:
-        cos, sin = math.cos(-self.angle), math.sin(-self.angle)
+        if not self.angle:
+            return x, y
+        cos, sin = self._turn
         dx, dy = x - self.cx, y - self.cy
         return self.cx + dx * cos - dy * sin, self.cy + dx * sin + dy * cos
 

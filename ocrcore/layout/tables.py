@@ -15,6 +15,7 @@ pieces close under the previous one continues its cells (a wrapped cell).
 """
 from __future__ import annotations
 
+import bisect
 import re
 import statistics
 from collections import Counter
@@ -68,7 +69,10 @@ def ruled_tables(items: list[Item], rulings: Rulings | None, deskew: Deskew, lin
         return []
     tol = max(3.0, _MEET * line_height)
     turned = [_turn_h(s, deskew) for s in rulings.horizontal]
-    hs = _merge([s for s in turned if not _underline(s, items, line_height)], tol, line_height)
+    by_foot = sorted(items, key=lambda i: i.y1)
+    feet = [i.y1 for i in by_foot]
+    reach = max((i.height for i in items), default=0) / 2 + 1
+    hs = _merge([s for s in turned if not _underline(s, by_foot, feet, reach, line_height)], tol, line_height)
     vs = _merge([(*_turn_v(s, deskew),) for s in rulings.vertical], tol, line_height)
     hs = [s for s in hs if s[1] - s[0] >= 2 * line_height]
     vs = [s for s in vs if s[1] - s[0] >= 0.8 * line_height]
@@ -82,13 +86,15 @@ def ruled_tables(items: list[Item], rulings: Rulings | None, deskew: Deskew, lin
     return found
 
 
-def _underline(segment: Segment, items: list[Item], line_height: float) -> bool:
+def _underline(segment: Segment, by_foot: list[Item], feet: list[int], reach: float, line_height: float) -> bool:
     """A horizontal stroke at one line's foot, from about its first letter to its last (a
-    link or emphasis underlined): it marks that text, it does not part table rows."""
+    link or emphasis underlined): it marks that text, it does not part table rows.
+    `by_foot`: the items by their bottom edge, `feet` those edges, `reach` the most a
+    line's middle lies above its foot."""
     start, end, y = segment
     slack = 0.5 * line_height
-    return any(abs(start - i.x0) <= slack and abs(end - i.x1) <= slack and i.cy < y <= i.y1 + slack
-               for i in items)
+    near = by_foot[bisect.bisect_left(feet, y - slack):bisect.bisect_left(feet, y + reach)]
+    return any(abs(start - i.x0) <= slack and abs(end - i.x1) <= slack and i.cy < y for i in near)
 
 
 def _turn_h(s: tuple[int, int, int], deskew: Deskew) -> tuple[float, float, float]:
@@ -182,10 +188,16 @@ def _grid(items: list[Item], hs, vs, tol: float, deskew: Deskew, line_height: fl
         mid = (xs[c] + xs[c + 1]) / 2
         return any(abs(h[2] - ys[r]) <= tol and h[0] - tol <= mid <= h[1] + tol for h in hs)
 
+    by_row: dict[int, list[Piece]] = {}
+    for piece in pieces:
+        cy = (piece.box[1] + piece.box[3]) / 2
+        if ys[0] <= cy < ys[-1]:
+            by_row.setdefault(_slot(ys, cy), []).append(piece)
+
     def v_edge(r: int, c: int) -> bool:  # a ruling (or an open text gap) between columns c-1 and c beside row r
         mid = (ys[r] + ys[r + 1]) / 2
         if xs[c] in text_xs or _slot(ruled_ys, mid) in record_bands:
-            here = [p for p in pieces if ys[r] <= (p.box[1] + p.box[3]) / 2 < ys[r + 1]]
+            here = by_row.get(r, [])
             # A line running on past the boundary overflows its cell where both cells
             # beside the boundary hold text of their own (a long description beside its amount).
             open_gap = (not any(p.box[0] + 2 < xs[c] < p.box[2] - 2 for p in here)
@@ -300,10 +312,8 @@ def cell_text(pieces: list[Piece]) -> str:
 
 
 def _slot(bounds: list[float], value: float) -> int:
-    for k in range(len(bounds) - 1):
-        if value < bounds[k + 1]:
-            return k
-    return len(bounds) - 2
+    """The band of sorted `bounds` that holds `value`, the first or last one beyond them."""
+    return min(max(bisect.bisect_right(bounds, value) - 1, 0), len(bounds) - 2)
 
 
 def _pieces(items: list[Item], xs: list[float], deskew: Deskew, min_gap: float = 0.0) -> list[Piece]:
@@ -312,8 +322,7 @@ def _pieces(items: list[Item], xs: list[float], deskew: Deskew, min_gap: float =
     out = []
     inner = xs[1:-1]
     for item in items:
-        crossed = [x for x in inner if item.x0 + 4 < x < item.x1 - 4]
-        if not crossed:
+        if bisect.bisect_right(inner, item.x0 + 4) >= bisect.bisect_left(inner, item.x1 - 4):  # crosses none
             out.append(Piece(item.text, item.box, [item]))
             continue
         groups: dict[int, list[tuple[str, Box]]] = {}
