@@ -91,7 +91,9 @@ def _analyze(lines: list[TextLine], width: int, height: int, rulings: Rulings | 
         _add_bullets(items, rulings.marks, deskew)
     if rulings and rulings.leaders:
         _add_leaders(items, rulings.leaders, deskew)
-    kinds = page_furniture(items, width, height, line_height)
+    rules = [deskew.horizontal(s) for s in rulings.horizontal] if rulings else []
+    uprights = [deskew.vertical(s) for s in rulings.vertical] if rulings else []
+    kinds = page_furniture(items, width, height, line_height, rules, uprights)
     kinds.update(hint)
     header = sorted((i for i in items if kinds.get(i.index) == "header"), key=lambda i: (i.y0, i.x0))
     footer = sorted((i for i in items if kinds.get(i.index) == "footer"), key=lambda i: (i.y0, i.x0))

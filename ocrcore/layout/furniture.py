@@ -2,10 +2,11 @@
 
 On one page: a page number (or a chapter-page folio such as "7-45") or a form's stamp
 ("Catalog No. 21974B") in the top or bottom band; a row in the band set off from the
-body by a wide gap and no larger than body text, or holding one folio or stamp and set off
-by a blank line; a vertical line in a side margin, long or wholly beyond the text (a stamp
-such as a preprint server's or a typesetter's slug). Across a document's pages: text that comes back in
-the same band at about the same height, digits aside ("Page 3 of 9", "Annual Report 2024").
+body by a wide gap or by a rule across the page and no larger than body text, or holding
+one folio or stamp and set off by a blank line; a vertical line in a side margin, long or
+wholly beyond the text (a stamp such as a preprint server's or a typesetter's slug).
+Across a document's pages: text that comes back in the same band at about the same
+height, digits aside ("Page 3 of 9", "Annual Report 2024").
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from ..types import TextLine
-from .geometry import Item, rows_of
+from .geometry import Item, Segment, rows_of
 
 # Bands, as shares of the page height: running heads and feet live there.
 BAND = 0.10
@@ -45,8 +46,10 @@ _FORM_STAMP = re.compile(
 _NUMBERED_HEAD = re.compile(r"^\d{1,5}\s+\S.*\S\s*[/|·•]|[/|·•]\s*(?:\S.*\s)?\d{1,5}$")
 
 
-def page_furniture(items: list[Item], width: int, height: int, line_height: float) -> dict[int, str]:
-    """item index -> "header" or "footer" for this page's furniture."""
+def page_furniture(items: list[Item], width: int, height: int, line_height: float,
+                   rules: Sequence[Segment] = (), uprights: Sequence[Segment] = ()) -> dict[int, str]:
+    """item index -> "header" or "footer" for this page's furniture. `rules` and `uprights`:
+    the page's horizontal and vertical rulings, deskewed (start, end, position)."""
     out: dict[int, str] = {}
     across = [item for item in items if not item.vertical]
     for item in items:
@@ -75,12 +78,34 @@ def page_furniture(items: list[Item], width: int, height: int, line_height: floa
             # pieces are more likely a table's row.
             numbered = (stamps == len(row) or bool(_NUMBERED_HEAD.search(" ".join(i.text for i in row)))
                         or (stamps == 1 and small and gap >= line_height))
-            if numbered or (small and gap >= _SET_OFF * line_height):
+            ruled_off = k == 0 and _ruled_off(row, nxt, kind, rules, uprights, width, line_height)
+            if numbered or (small and (gap >= _SET_OFF * line_height or ruled_off)):
                 for i in row:
                     out[i.index] = kind
             else:
                 break
     return out
+
+
+def _ruled_off(row: list[Item], nxt: list[Item], kind: str, rules: Sequence[Segment],
+               uprights: Sequence[Segment], width: int, line_height: float) -> bool:
+    """The page's first (last) row with a rule under (over) it that runs across it and
+    across half the page or more, parting it from the body: a running head's (foot's)
+    rule. It stands alone: the top (bottom) edge of a drawn box or table, which vertical
+    rulings meet, is not one."""
+    low: float
+    high: float
+    if kind == "header":
+        low, high = max(i.y1 for i in row) - 0.25 * line_height, min(i.y0 for i in nxt)
+    else:
+        low, high = max(i.y1 for i in nxt), min(i.y0 for i in row) + 0.25 * line_height
+    x0, x1 = min(i.x0 for i in row), max(i.x1 for i in row)
+    tol = 0.5 * line_height
+    return any(low <= y <= high and start <= x0 + line_height and end >= x1 - line_height
+               and end - start >= 0.5 * width
+               and not any(top - tol <= y <= bottom + tol and start - tol <= x <= end + tol
+                           for top, bottom, x in uprights)
+               for start, end, y in rules)
 
 
 def _is_margin_stamp(item: Item, across: list[Item], width: int, height: int) -> bool:

@@ -22,6 +22,8 @@ _SKEW_MIN_ASPECT = 4.0
 # Turns beyond this are not skew but rotated text (stamps, vertical labels): not undone.
 _MAX_SKEW_DEGREES = 8.0
 
+Segment = tuple[float, float, float]  # a ruling, deskewed: (start, end, position across)
+
 
 @dataclass
 class Item:
@@ -90,7 +92,20 @@ class Deskew:
         dx, dy = x - self.cx, y - self.cy
         return self.cx + dx * cos - dy * sin, self.cy + dx * sin + dy * cos
 
+    def horizontal(self, s: tuple[int, int, int]) -> Segment:
+        """A horizontal ruling (x0, y, x1) turned: (start, end, position)."""
+        (ax, ay), (bx, by) = self.point(s[0], s[1]), self.point(s[2], s[1])
+        return min(ax, bx), max(ax, bx), (ay + by) / 2
+
+    def vertical(self, s: tuple[int, int, int]) -> Segment:
+        """A vertical ruling (x, y0, y1) turned: (start, end, position)."""
+        (ax, ay), (bx, by) = self.point(s[0], s[1]), self.point(s[0], s[2])
+        return min(ay, by), max(ay, by), (ax + bx) / 2
+
     def box(self, corners: Sequence[Sequence[float]]) -> Box:
+        if not self.angle:
+            xs, ys = [p[0] for p in corners], [p[1] for p in corners]
+            return int(round(min(xs))), int(round(min(ys))), int(round(max(xs))), int(round(max(ys)))
         points = [self.point(x, y) for x, y in corners]
         xs, ys = [p[0] for p in points], [p[1] for p in points]
         return int(round(min(xs))), int(round(min(ys))), int(round(max(xs))), int(round(max(ys)))

@@ -21,7 +21,7 @@ import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 
-from .geometry import Deskew, Item, rows_of, word_boxes
+from .geometry import Deskew, Item, Segment, rows_of, word_boxes
 from .model import Box, Rulings
 from .order import COLUMN_WIDTH
 
@@ -68,12 +68,12 @@ def ruled_tables(items: list[Item], rulings: Rulings | None, deskew: Deskew, lin
     if not rulings:
         return []
     tol = max(3.0, _MEET * line_height)
-    turned = [_turn_h(s, deskew) for s in rulings.horizontal]
+    turned = [deskew.horizontal(s) for s in rulings.horizontal]
     by_foot = sorted(items, key=lambda i: i.y1)
     feet = [i.y1 for i in by_foot]
     reach = max((i.height for i in items), default=0) / 2 + 1
     hs = _merge([s for s in turned if not _underline(s, by_foot, feet, reach, line_height)], tol, line_height)
-    vs = _merge([(*_turn_v(s, deskew),) for s in rulings.vertical], tol, line_height)
+    vs = _merge([deskew.vertical(s) for s in rulings.vertical], tol, line_height)
     hs = [s for s in hs if s[1] - s[0] >= 2 * line_height]
     vs = [s for s in vs if s[1] - s[0] >= 0.8 * line_height]
     found = []
@@ -95,19 +95,6 @@ def _underline(segment: Segment, by_foot: list[Item], feet: list[int], reach: fl
     slack = 0.5 * line_height
     near = by_foot[bisect.bisect_left(feet, y - slack):bisect.bisect_left(feet, y + reach)]
     return any(abs(start - i.x0) <= slack and abs(end - i.x1) <= slack and i.cy < y for i in near)
-
-
-def _turn_h(s: tuple[int, int, int], deskew: Deskew) -> tuple[float, float, float]:
-    (ax, ay), (bx, by) = deskew.point(s[0], s[1]), deskew.point(s[2], s[1])
-    return min(ax, bx), max(ax, bx), (ay + by) / 2  # (start, end, position): horizontal
-
-
-def _turn_v(s: tuple[int, int, int], deskew: Deskew) -> tuple[float, float, float]:
-    (ax, ay), (bx, by) = deskew.point(s[0], s[1]), deskew.point(s[0], s[2])
-    return min(ay, by), max(ay, by), (ax + bx) / 2  # (start, end, position): vertical
-
-
-Segment = tuple[float, float, float]  # (start, end, position across)
 
 
 def _merge(segments: list[Segment], tol: float, line_height: float) -> list[Segment]:
@@ -258,8 +245,12 @@ def _text_rows(items: list[Item], xs: list[float], ys: list[float], deskew: Desk
     row_bounds: list[float] = []
     bands: set[int] = set()
     spans: dict[int, list[tuple[float, float]]] = {}
+    in_band: dict[int, list[Item]] = {}
+    for item in items:
+        if ys[0] <= item.cy < ys[-1]:
+            in_band.setdefault(_slot(ys, item.cy), []).append(item)
     for band in range(len(ys) - 1):
-        here = [i for i in items if ys[band] <= i.cy < ys[band + 1]]
+        here = in_band.get(band, [])
         rows = rows_of(here)
         split = [_pieces(row, xs, deskew) for row in rows]
         placed = [[(_slot(xs, (p.box[0] + p.box[2]) / 2), 1, p) for p in _join_close(pieces, line_height)]

@@ -146,6 +146,21 @@ def test_headers_footers_and_page_numbers_are_marked_not_body():
     assert layout.lines[0].text.startswith("Journal") and layout.lines[-1].text == "12"
 
 
+def test_a_running_head_ruled_off_from_the_body_is_furniture_but_not_a_boxed_tables_first_row():
+    """A running head close over the title (a detector's loose boxes leave a gap under one
+    line height) is known by the rule under it; the top edge of a box drawn round a table
+    with its first row over it is no such rule."""
+    head = [line("Layout benchmark pages", 112, 41, 349, 70), line("Field Notes on Scanned Pages", 864, 46, 1140, 74)]
+    body = [line("Field Notes on Scanned Pages", 110, 108, 880, 160)] + column("body", 110, 1130, 200, 20)
+    rule = Rulings(horizontal=((110, 83, 1138),))
+    kinds = {b.text: b.type for b in analyze_page(head + body, W, H, rule).blocks}
+    assert kinds["Layout benchmark pages"] == "header", kinds
+    assert not any(k == "header" for t, k in kinds.items() if t.startswith("Field Notes"))
+    assert "header" not in {b.type for b in analyze_page(head + body, W, H).blocks}  # no rule: too close
+    boxed = Rulings(horizontal=((110, 83, 1138), (110, 900, 1138)), vertical=((110, 83, 900), (1138, 83, 900)))
+    assert "header" not in {b.type for b in analyze_page(head + body, W, H, boxed).blocks}
+
+
 def test_folios_and_form_stamps_close_under_the_body_are_footers():
     """A handbook's "7-45" and a form's "Catalog No. 12345A" sit just under the text, too close
     to be set off by the gap alone; a last body line that starts like a stamp stays body."""
