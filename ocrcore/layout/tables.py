@@ -169,8 +169,10 @@ def _grid(items: list[Item], hs, vs, tol: float, deskew: Deskew, line_height: fl
     # running on into the next column is one piece ("... SAINT LOUIS TO" stays whole).
     pieces = _pieces(in_records, xs, deskew, PIECE_GAP * line_height) + _pieces(others, ruled_xs, deskew)
 
+    text_row_ends, text_col_bounds = set(text_ys), set(text_xs)
+
     def h_edge(r: int, c: int) -> bool:  # a ruling (or a text row's end) between rows r-1 and r under column c
-        if ys[r] in text_ys:
+        if ys[r] in text_row_ends:
             return True
         mid = (xs[c] + xs[c + 1]) / 2
         return any(abs(h[2] - ys[r]) <= tol and h[0] - tol <= mid <= h[1] + tol for h in hs)
@@ -180,17 +182,29 @@ def _grid(items: list[Item], hs, vs, tol: float, deskew: Deskew, line_height: fl
         cy = (piece.box[1] + piece.box[3]) / 2
         if ys[0] <= cy < ys[-1]:
             by_row.setdefault(_slot(ys, cy), []).append(piece)
+    row_text: dict[int, tuple[set[int], set[int]]] = {}
+
+    def text_of_row(r: int) -> tuple[set[int], set[int]]:
+        """(the column bounds a piece of row r runs across, the columns a piece of it fits in)."""
+        if r not in row_text:
+            crossed: set[int] = set()
+            fits: set[int] = set()
+            for p in by_row.get(r, []):
+                x0, x1 = p.box[0], p.box[2]
+                crossed.update(range(bisect.bisect_right(xs, x0 + 2), bisect.bisect_left(xs, x1 - 2)))
+                j = _slot(xs, (x0 + x1) / 2)
+                fits.update(k for k in (j - 1, j, j + 1) if 0 <= k < cols and xs[k] - 2 <= x0 and x1 <= xs[k + 1] + 2)
+            row_text[r] = (crossed, fits)
+        return row_text[r]
 
     def v_edge(r: int, c: int) -> bool:  # a ruling (or an open text gap) between columns c-1 and c beside row r
         mid = (ys[r] + ys[r + 1]) / 2
-        if xs[c] in text_xs or _slot(ruled_ys, mid) in record_bands:
-            here = by_row.get(r, [])
+        if xs[c] in text_col_bounds or _slot(ruled_ys, mid) in record_bands:
+            crossed, fits = text_of_row(r)
             # A line running on past the boundary overflows its cell where both cells
             # beside the boundary hold text of their own (a long description beside its amount).
-            open_gap = (not any(p.box[0] + 2 < xs[c] < p.box[2] - 2 for p in here)
-                        or (any(xs[c - 1] - 2 <= p.box[0] and p.box[2] <= xs[c] + 2 for p in here)
-                            and any(xs[c] - 2 <= p.box[0] and p.box[2] <= xs[c + 1] + 2 for p in here)))
-            if xs[c] in text_xs or open_gap:
+            open_gap = c not in crossed or (c - 1 in fits and c in fits)
+            if xs[c] in text_col_bounds or open_gap:
                 return open_gap  # records keep the header's columns where their rulings stop short
         return any(abs(v[2] - xs[c]) <= tol and v[0] - tol <= mid <= v[1] + tol for v in vs)
 
@@ -220,13 +234,14 @@ def _rectangles(rows: int, cols: int, v_edge, h_edge) -> dict[tuple[int, int], t
                 here.append((start, c - 1))
                 start = c
         runs.append(here)
+    run_sets = [set(here) for here in runs]
     cell: dict[tuple[int, int], tuple[int, int, int, int]] = {}
     for r in range(rows):
         for a, b in runs[r]:
             if (r, a) in cell:
                 continue  # continued from above
             depth = 1
-            while (r + depth < rows and (a, b) in runs[r + depth]
+            while (r + depth < rows and (a, b) in run_sets[r + depth]
                    and not any(h_edge(r + depth, c) for c in range(a, b + 1))):
                 depth += 1
             for k in range(r, r + depth):
