@@ -50,6 +50,7 @@ _CLAUSE_END = (",", "，", "、")
 _MARKER_NUMBER = re.compile(r"^[(（]?(\d{1,9})[.)．、）]?[)）]?$")
 _SENTENCE_END = tuple(".!?:;。！？：；」』”\")")
 _CJK = re.compile(r"[\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
+_WORD_CHAR = re.compile(r"[^\W_]")  # a heading has a letter or digit ("…" set large is not one)
 _HYPHENATED = re.compile(r"[^\W\d_][-\u00ad\u2010]$")  # a word broken at the line end
 
 
@@ -223,7 +224,7 @@ def _classify(draft: Draft, line_height: float) -> None:
         draft.type = "caption"
         return
     short = len(text) <= _HEADING_MAX_CHARS and len(draft.rows) <= _HEADING_MAX_ROWS
-    if short and draft.size >= HEADING_SIZE and not text.endswith((",", ";")):
+    if short and draft.size >= HEADING_SIZE and not text.endswith((",", ";")) and _WORD_CHAR.search(text):
         draft.type = "heading"
     else:
         numbered = NUMBERED_HEADING.match(first)

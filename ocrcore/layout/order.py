@@ -7,8 +7,9 @@ happen to line up is not cut into rows (the classic XY-cut failure), and a full-
 title or block between column sections stays a strip of its own (1 -> 2 -> 1 columns).
 A head set well apart from what follows and not the top of its columns (a title beside a
 masthead) is cut off first, so it is not read as the top of the column it sits over.
-A gutter only counts between columns of text: on a receipt or in a key-value list the
-gap between labels and amounts is not a column break, and those rows read across.
+A gutter only counts between columns of text, or a column of text and a figure's small-type
+labels: on a receipt or in a key-value list the gap between labels and amounts is not a
+column break, and those rows read across.
 """
 from __future__ import annotations
 
@@ -30,6 +31,10 @@ COLUMN_WIDTH = 7.0
 # One line alone is prose when it is this wide: a 3-column A4 page's lines are ~14 body line
 # heights, a table's column heading of two or three words ("One Withholding") ~5-8.
 PROSE_WIDTH = 10.0
+# A figure's labels: this many pieces or more, in type no taller than this share of the
+# body's line (a chart's ticks and legends are set at 60-70% of the text size).
+FIGURE_LABELS = 6
+SMALL_TYPE = 0.75
 # Above a gap this many line heights tall, strips that are not the tops of the columns below
 # (a title, a masthead beside it) are a head read before them; paragraphs are 0.3-1 apart.
 SET_OFF = 2.0
@@ -54,11 +59,14 @@ def xy_cut(units: Sequence[U], box_of: Callable[[U], Box], line_height: float,
         return xy_cut(left, box_of, line_height, is_text) + xy_cut(right, box_of, line_height, is_text)
     if len(strips) == 1:
         return [units]
-    # Strips joined where together they share a gutter, then the groups again: a strip of a
-    # few short lines (a column's heading beside the other column's last line of an item)
-    # does not show by itself, or with the one strip after it, that its sides are columns;
-    # the whole column section after it does.
-    groups = _rejoined(_rejoined(strips, box_of, line_height, is_text), box_of, line_height, is_text)
+    # Strips joined where together they share a gutter, then the groups again until none
+    # join: a strip of a few short lines (a column's heading beside the other column's last
+    # line of an item, a column's first lines over a figure beside it) does not show by
+    # itself, or with the one strip after it, that its sides are columns; the whole column
+    # section after it does.
+    groups = _rejoined(strips, box_of, line_height, is_text)
+    while len(joined := _rejoined(groups, box_of, line_height, is_text)) < len(groups):
+        groups = joined
     if len(groups) == 1:  # never: joined strips have a cut, and `units` had none
         return [units]
     leaves: list[list[U]] = []
@@ -127,9 +135,23 @@ def _column_cut(units: list[U], box_of: Callable[[U], Box], line_height: float,
     for _, start, end in sorted(gaps, reverse=True):
         left = [u for u in units if box_of(u)[2] <= start]
         right = [u for u in units if box_of(u)[0] >= end]
-        if _is_column(left, box_of, line_height, is_text) and _is_column(right, box_of, line_height, is_text):
+        left_column, right_column = (_is_column(side, box_of, line_height, is_text) for side in (left, right))
+        if (left_column and right_column) or (left_column and _is_figure_labels(right, box_of, line_height)) \
+                or (right_column and _is_figure_labels(left, box_of, line_height)):
             return (start + end) // 2
     return None
+
+
+def _is_figure_labels(units: list[U], box_of: Callable[[U], Box], line_height: float) -> bool:
+    """A chart's or drawing's text: most of it short pieces in a smaller type than the body
+    (axis ticks and labels, legends), under a caption or two. Beside a column of text it is
+    a column of its own, not rows to read across into that column; a list of terms beside
+    their descriptions is in the body's type and stays rows."""
+    if len(units) < FIGURE_LABELS:
+        return False
+    small = sum(1 for u in units if (box := box_of(u))[3] - box[1] <= SMALL_TYPE * line_height
+                and box[2] - box[0] < COLUMN_WIDTH * line_height)
+    return small >= 2 / 3 * len(units)
 
 
 def _is_column(units: list[U], box_of: Callable[[U], Box], line_height: float,

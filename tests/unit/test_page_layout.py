@@ -257,6 +257,55 @@ def test_headings_by_size_and_numbering_get_levels():
     assert headings == [("Big Document Title", 1), ("Section Heading", 2), ("2.1 Numbered Subsection", 3)]
 
 
+def test_a_papers_title_a_little_larger_than_its_sections_is_over_them_and_references_beside_them():
+    """Box heights of one heading style vary by 10-20% (1.21-1.33 body lines here): the
+    first heading, unnumbered and larger than the sections' median, is the title; an
+    unnumbered heading of the sections' size ("References") is at their level; a large
+    ellipsis standing alone is no heading."""
+    lines = [line("Information Synthesis for Answer Validation", 110, 80, 1000, 113),
+             line("1 Introduction and Related Work", 110, 160, 600, 189), *column("a", 110, 1130, 210, 4),
+             line("2 The System", 110, 360, 330, 391), *column("b", 110, 1130, 410, 4),
+             line("2.1 Preprocessing", 110, 560, 360, 583), *column("c", 110, 1130, 610, 4),
+             line("…", 600, 760, 640, 793), *column("d", 110, 1130, 830, 4),
+             line("3 Conclusion", 110, 990, 330, 1022), *column("e", 110, 1130, 1040, 4),
+             line("References", 110, 1190, 300, 1220), *column("f", 110, 1130, 1240, 3)]
+    headings = [(b.text, b.level) for b in analyze_page(lines, W, H).blocks if b.type == "heading"]
+    assert headings == [("Information Synthesis for Answer Validation", 1), ("1 Introduction and Related Work", 2),
+                        ("2 The System", 2), ("2.1 Preprocessing", 3), ("3 Conclusion", 2), ("References", 2)]
+
+
+def test_a_column_beside_a_charts_small_labels_is_read_whole_after_the_chart():
+    """A chart's ticks and legends beside a column of text: the gutter between them is a
+    column break (the labels are not rows to read across into the column), and the column's
+    first lines, above the chart's top, stay with the rest of it."""
+    rng = random.Random(3)
+    labels = [line(f"{rng.randint(0, 9)}.{rng.randint(0, 9)}", x, y, x + 24, y + 15)
+              for y in range(720, 1300, 40) for x in (rng.randint(230, 300), rng.randint(600, 680))]
+    caption = [line(f"Figure 1: caption line {k} text text text", 220, 1450 + 32 * k, 748, 1474 + 32 * k)
+               for k in range(3)]
+    prose = column("right", 811, 1455, 614, 34)
+    full = column("wide", 200, 1455, 500, 3)
+    layout = analyze_page(shuffled(full + labels + caption + prose), W, H)
+    order = [ln.text for ln in layout.lines]
+    rights = [k for k, text in enumerate(order) if text.startswith("right")]
+    assert rights == list(range(rights[0], rights[0] + len(prose))), "the column is read in one run"
+    assert order.index(caption[0].text) < rights[0]
+    assert all(order.index(ln.text) < rights[0] for ln in full)
+
+
+def test_a_list_of_terms_beside_their_descriptions_reads_across():
+    """Terms in the body's type beside descriptions: rows, not two columns."""
+    lines = []
+    for k in range(8):
+        y = 300 + 80 * k
+        lines.append(line(f"Term{k}", 110, y, 230, y + 24))
+        lines += [line(f"desc{k} first line of the description text text text text", 400, y, 1130, y + 24),
+                  line(f"desc{k} second line of it text text text text text text", 400, y + 32, 1130, y + 56)]
+    order = [ln.text for ln in analyze_page(shuffled(lines), W, H).lines]
+    for k in range(7):  # each term with its description, then the next term
+        assert order.index(f"desc{k} second line of it text text text text text text") < order.index(f"Term{k + 1}")
+
+
 def test_chinese_numbered_headings_at_body_size_stand_alone():
     # "1.1 抽样" is bold but measures as body text; the recogniser drops the space in "1引言".
     body = "我冒了严寒回到相隔二千余里别了二十余年的故乡去时候既然是深冬渐近故乡时天气又阴晦了冷风吹进"
