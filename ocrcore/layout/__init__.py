@@ -103,7 +103,7 @@ def _analyze(lines: list[TextLine], width: int, height: int, rulings: Rulings | 
     header = sorted((i for i in items if kinds.get(i.index) == "header"), key=lambda i: (i.y0, i.x0))
     footer = sorted((i for i in items if kinds.get(i.index) == "footer"), key=lambda i: (i.y0, i.x0))
     body = [i for i in items if i.index not in kinds]
-    ruled = ruled_tables(body, rulings, deskew, line_height)
+    ruled = ruled_tables(body, rules, uprights, deskew, line_height)
     in_tables = {id(i) for table in ruled for i in table.items}
     units: list[Item | FoundTable] = [i for i in body if id(i) not in in_tables]
     units += ruled
@@ -232,8 +232,8 @@ def _assign_levels(pages: list[_Page]) -> None:
             tops.append(size)
     largest_numbered = max((d.size for d in numbered), default=0.0)
     above = sum(1 for top in tops if top > largest_numbered / _LEVEL_STEP) if numbered else len(tops)
-    sections = statistics.median(d.size for d in numbered if d.depth == min(n.depth for n in numbered)) \
-        if numbered else 0.0
+    top_depth = min((d.depth for d in numbered), default=0)
+    sections = statistics.median(d.size for d in numbered if d.depth == top_depth) if numbered else 0.0
     first = headings[0] if headings else None
     title = first if (numbered and not above and first is not None and first.depth == 0
                       and first.size > tops[0] * _LEVEL_STEP and first.size >= _TITLE_MARGIN * sections) else None

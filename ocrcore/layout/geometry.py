@@ -103,10 +103,7 @@ class Deskew:
         return min(ay, by), max(ay, by), (ax + bx) / 2
 
     def box(self, corners: Sequence[Sequence[float]]) -> Box:
-        if not self.angle:
-            xs, ys = [p[0] for p in corners], [p[1] for p in corners]
-            return int(round(min(xs))), int(round(min(ys))), int(round(max(xs))), int(round(max(ys)))
-        points = [self.point(x, y) for x, y in corners]
+        points = [self.point(x, y) for x, y in corners] if self.angle else corners
         xs, ys = [p[0] for p in points], [p[1] for p in points]
         return int(round(min(xs))), int(round(min(ys))), int(round(max(xs))), int(round(max(ys)))
 

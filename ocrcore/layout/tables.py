@@ -19,11 +19,15 @@ import bisect
 import re
 import statistics
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from .geometry import Deskew, Item, Segment, rows_of, word_boxes
-from .model import Box, Rulings
+from .model import Box
 from .order import COLUMN_WIDTH
+
+T = TypeVar("T")
 
 # Ruling tolerances in body line heights: two rulings meet within this distance, and
 # positions closer than this are one boundary.
@@ -64,16 +68,18 @@ class FoundTable:
 # --- ruled --------------------------------------------------------------------
 
 
-def ruled_tables(items: list[Item], rulings: Rulings | None, deskew: Deskew, line_height: float) -> list[FoundTable]:
-    if not rulings:
+def ruled_tables(items: list[Item], turned: list[Segment], uprights: list[Segment], deskew: Deskew,
+                 line_height: float) -> list[FoundTable]:
+    """The tables the page's rulings draw; `turned` and `uprights`: its horizontal and
+    vertical rulings, deskewed (`Deskew.horizontal`, `Deskew.vertical`)."""
+    if not turned and not uprights:
         return []
     tol = max(3.0, _MEET * line_height)
-    turned = [deskew.horizontal(s) for s in rulings.horizontal]
     by_foot = sorted(items, key=lambda i: i.y1)
     feet = [i.y1 for i in by_foot]
     reach = max((i.height for i in items), default=0) / 2 + 1
     hs = _merge([s for s in turned if not _underline(s, by_foot, feet, reach, line_height)], tol, line_height)
-    vs = _merge([deskew.vertical(s) for s in rulings.vertical], tol, line_height)
+    vs = _merge(uprights, tol, line_height)
     hs = [s for s in hs if s[1] - s[0] >= 2 * line_height]
     vs = [s for s in vs if s[1] - s[0] >= 0.8 * line_height]
     found = []
@@ -177,11 +183,7 @@ def _grid(items: list[Item], hs, vs, tol: float, deskew: Deskew, line_height: fl
         mid = (xs[c] + xs[c + 1]) / 2
         return any(abs(h[2] - ys[r]) <= tol and h[0] - tol <= mid <= h[1] + tol for h in hs)
 
-    by_row: dict[int, list[Piece]] = {}
-    for piece in pieces:
-        cy = (piece.box[1] + piece.box[3]) / 2
-        if ys[0] <= cy < ys[-1]:
-            by_row.setdefault(_slot(ys, cy), []).append(piece)
+    by_row = _in_bands((((p.box[1] + p.box[3]) / 2, p) for p in pieces), ys)
     row_text: dict[int, tuple[set[int], set[int]]] = {}
 
     def text_of_row(r: int) -> tuple[set[int], set[int]]:
@@ -260,10 +262,7 @@ def _text_rows(items: list[Item], xs: list[float], ys: list[float], deskew: Desk
     row_bounds: list[float] = []
     bands: set[int] = set()
     spans: dict[int, list[tuple[float, float]]] = {}
-    in_band: dict[int, list[Item]] = {}
-    for item in items:
-        if ys[0] <= item.cy < ys[-1]:
-            in_band.setdefault(_slot(ys, item.cy), []).append(item)
+    in_band = _in_bands(((i.cy, i) for i in items), ys)
     for band in range(len(ys) - 1):
         here = in_band.get(band, [])
         rows = rows_of(here)
@@ -320,6 +319,16 @@ def cell_text(pieces: list[Piece]) -> str:
 def _slot(bounds: list[float], value: float) -> int:
     """The band of sorted `bounds` that holds `value`, the first or last one beyond them."""
     return min(max(bisect.bisect_right(bounds, value) - 1, 0), len(bounds) - 2)
+
+
+def _in_bands(entries: Iterable[tuple[float, T]], bounds: list[float]) -> dict[int, list[T]]:
+    """Each thing, given with its position, under the band of sorted `bounds` it lies in;
+    those beyond the bounds left out."""
+    out: dict[int, list[T]] = {}
+    for position, thing in entries:
+        if bounds[0] <= position < bounds[-1]:
+            out.setdefault(_slot(bounds, position), []).append(thing)
+    return out
 
 
 def _pieces(items: list[Item], xs: list[float], deskew: Deskew, min_gap: float = 0.0) -> list[Piece]:
