@@ -42,10 +42,15 @@ def wrap(paragraph: str, font: ImageFont.FreeTypeFont, width: float, lang: str, 
     return lines
 
 
-def scan_damage(image: Image.Image, rng: np.random.Generator) -> bytes:
-    """A clean greyscale page -> JPEG bytes of a mild scan: a skew of at most 1 degree, a
-    slight blur, grey-level noise, JPEG quality 75-89."""
-    image = image.rotate(float(rng.uniform(-1.0, 1.0)), resample=Image.BICUBIC, fillcolor=255)
+def draw_skew(rng: np.random.Generator) -> float:
+    """scan_damage's skew, in degrees counter-clockwise about the page centre (PIL's rotate)."""
+    return float(rng.uniform(-1.0, 1.0))
+
+
+def scan_damage(image: Image.Image, rng: np.random.Generator, skew: float | None = None) -> bytes:
+    """A clean greyscale page -> JPEG bytes of a mild scan: a skew of at most 1 degree (drawn
+    here unless given, from draw_skew), a slight blur, grey-level noise, JPEG quality 75-89."""
+    image = image.rotate(draw_skew(rng) if skew is None else skew, resample=Image.BICUBIC, fillcolor=255)
     image = image.filter(ImageFilter.GaussianBlur(float(rng.uniform(0.3, 0.8))))
     pixels = np.asarray(image, dtype=np.float32) + rng.normal(0, 6, (image.height, image.width))
     image = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).convert("RGB")

@@ -317,13 +317,17 @@ def layout(docs: list[Doc]) -> str:
             if not row:
                 continue
             peer = row.get("tesseract_order_ed_mean") if key.endswith("pixels") else row.get("pdftotext_order_ed_mean")
+            true_ed = row.get("true_text_order_ed_mean")
+            true = "" if true_ed is None else (f"{true_ed:.3f} / {row['true_text_order_ed_max']:.3f}; "
+                                               f"{num(row['true_text_heading_f1'], 2)}, {num(row['true_text_list_f1'], 2)}")
             rows.append([f"{label} ({row['pages']})", f"{row['order_ed_mean']:.3f} / {row['order_ed_max']:.3f}",
-                         num(peer), num(row["heading_f1"], 2), num(row["list_f1"], 2),
+                         true, num(peer), num(row["heading_f1"], 2), num(row["list_f1"], 2),
                          num(row["ruled_cell_f1"], 2), num(row["borderless_cell_f1"], 2), num(row["teds"], 2),
                          _share(row["layout_share"])])
         if rows:
             out.append(f"{model}, rendered pages and born-digital PDFs:\n\n" + table(
-                ["pages", "order ED mean / worst page", "Tesseract or pdftotext", "heading F1", "list F1",
+                ["pages", "order ED mean / worst page", "true text under our boxes: order ED; heading, list F1",
+                 "Tesseract or pdftotext", "heading F1", "list F1",
                  "ruled cell F1", "borderless cell F1", "TEDS", "layout share"], rows))
         real = summary.get("real")
         if real:

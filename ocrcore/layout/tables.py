@@ -258,10 +258,12 @@ def _text_rows(items: list[Item], xs: list[float], ys: list[float], deskew: Desk
     (a table ruled only under its header and at its foot, or every fifth row): a band with
     MIN_ROWS or more text rows of two or more pieces is cut between its text rows (wrapped
     lines folded into their record), and within each ruled column at the gaps that all of
-    those rows of two or more pieces there leave open. Returns (row bounds, column bounds, the bands so cut)."""
+    those rows of two or more pieces there leave open: PIECE_GAP wide between their words,
+    RIVER_GAP between their boxes. Returns (row bounds, column bounds, the bands so cut)."""
     row_bounds: list[float] = []
     bands: set[int] = set()
-    spans: dict[int, list[tuple[float, float]]] = {}
+    spans: dict[int, list[tuple[float, float]]] = {}  # per ruled column: its words' x extents
+    boxes: dict[int, list[tuple[float, float]]] = {}  # and its boxes'
     in_band = _in_bands(((i.cy, i) for i in items), ys)
     for band in range(len(ys) - 1):
         here = in_band.get(band, [])
@@ -282,20 +284,40 @@ def _text_rows(items: list[Item], xs: list[float], ys: list[float], deskew: Desk
         # columns, and a few rows (an address under the records) are no column pattern.
         crowded = [{col for col, n in Counter(col for col, _, _ in pieces).items() if n >= 2} for pieces in placed]
         patterned = {col for col, n in Counter(col for busy in crowded for col in busy).items() if n >= MIN_ROWS}
-        for row, busy in zip(rows, crowded):
+        for row, busy, pieces in zip(rows, crowded, split):
             for _, word in (w for item in row for w in word_boxes(item, deskew)):
                 col = _slot(xs, (word[0] + word[2]) / 2)
                 if col in busy and col in patterned:
                     spans.setdefault(col, []).append((word[0], word[2]))
+            for piece in pieces:
+                col = _slot(xs, (piece.box[0] + piece.box[2]) / 2)
+                if col in busy and col in patterned:
+                    boxes.setdefault(col, []).append((piece.box[0], piece.box[2]))
     col_bounds: list[float] = []
     for col, words in spans.items():
-        words.sort()
-        reach = words[0][1]
-        for x0, x1 in words[1:]:
-            if x0 - reach >= PIECE_GAP * line_height and xs[col] < (reach + x0) / 2 < xs[col + 1]:
-                col_bounds.append((reach + x0) / 2)
-            reach = max(reach, x1)
+        word_gaps = _open_gaps(words, PIECE_GAP * line_height)
+        # Between the boxes themselves (the detector's lines, the text layer's runs) a gap
+        # open in every row is a column at the borderless tables' narrower gap: the boxes
+        # already part there, and the rows agree (ranges "30.02 - 30.82" set 15 px apart
+        # with body lines 22 px tall).
+        box_gaps = _open_gaps(boxes.get(col, []), RIVER_GAP * line_height)
+        gaps = word_gaps + [g for g in box_gaps if not any(g[0] <= (w[0] + w[1]) / 2 <= g[1] for w in word_gaps)]
+        col_bounds += [m for a, b in gaps if xs[col] < (m := (a + b) / 2) < xs[col + 1]]
     return row_bounds, col_bounds, bands
+
+
+def _open_gaps(spans: list[tuple[float, float]], least: float) -> list[tuple[float, float]]:
+    """The gaps at least `least` wide that no span covers, as (start, end)."""
+    if not spans:
+        return []
+    spans = sorted(spans)
+    gaps = []
+    reach = spans[0][1]
+    for x0, x1 in spans[1:]:
+        if x0 - reach >= least:
+            gaps.append((reach, x0))
+        reach = max(reach, x1)
+    return gaps
 
 
 # Dotted leaders from a row label to its figures ("Robbery . . . . 102.1"): fill, not text.
@@ -363,6 +385,9 @@ _LONE_MARKER = re.compile(r"^(?:[•·●○◦▪▫■□‣⁃∙◆◇►▸
 # Boxes of one row closer than this many line heights are one piece of text (a line the
 # detector or a text layer cut at a wide word space); table columns are further apart.
 PIECE_GAP = 0.8
+# Columns of a table part where the rows' pieces together leave this many line heights open:
+# half a piece gap, as nothing closer than PIECE_GAP is two pieces of one row.
+RIVER_GAP = 0.5 * PIECE_GAP
 
 
 def segments(row: list[Item], line_height: float) -> list[Piece]:
@@ -403,7 +428,7 @@ def borderless_table(rows: list[list[Item]], line_height: float) -> FoundTable |
     bounds: list[float] = [float(spans[0][0])]
     reach = spans[0][1]
     for x0, x1 in spans[1:]:
-        if x0 - reach >= 0.5 * PIECE_GAP * line_height:
+        if x0 - reach >= RIVER_GAP * line_height:
             bounds.append((reach + x0) / 2)
         reach = max(reach, x1)
     left = min(piece.box[0] for row in pieces for piece in row)

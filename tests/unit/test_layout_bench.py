@@ -131,3 +131,63 @@ def test_an_order_test_takes_a_recurring_passage_where_it_first_occurs():
     assert fuzz.partial_ratio_alignment(needle, RECURRING).dest_start == last  # why _find looks further
     assert score._find("Ethanol ($/gal)", RECURRING) == first
     assert score._find("CME Group Ethanol ($/gal)", RECURRING) == RECURRING.find("cmegroup")
+
+
+def _drawn_page(ops, skew: float):
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    from bench import layout as bench_layout
+
+    image = Image.new("L", bench_layout.PAGE, 255)
+    draw = ImageDraw.Draw(image)
+    for _, x, y, text, font, ink in ops:
+        draw.text((x, y), text, fill=ink, font=bench_layout.pil_font(*font))
+    return np.asarray(image.rotate(skew, resample=Image.BICUBIC, fillcolor=255))
+
+
+def test_glyph_centres_land_on_their_ink_on_a_skewed_scan():
+    from bench import layout as bench_layout
+
+    font = (bench_layout.FONTS["en"][0], 24)
+    ops = [("text", 150, 200, "Left column words", font, 0), ("text", 1000, 1650, "far corner", font, 0)]
+    for skew in (0.0, 0.9, -0.9):
+        pixels = _drawn_page(ops, skew)
+        glyphs = bench_layout.glyphs_of(bench_layout.Layout(ops, [], [], 0), skew)
+        for x, y, char in zip(glyphs.x, glyphs.y, glyphs.chars):
+            if char.isalnum():
+                patch = pixels[int(y) - 8:int(y) + 9, int(x) - 8:int(x) + 9]
+                assert patch.min() < 128, (skew, char)
+    # the far corner moves by sin(0.9 deg) * its distance from the centre, further than the patch
+    straight = bench_layout.glyphs_of(bench_layout.Layout(ops, [], [], 0), 0.0)
+    turned = bench_layout.glyphs_of(bench_layout.Layout(ops, [], [], 0), 0.9)
+    assert abs(turned.x[-1] - straight.x[-1]) > 9
+
+
+def test_true_text_goes_to_the_boxes_over_it_and_a_number_drawn_apart_gets_its_space():
+    from bench import layout as bench_layout
+    from ocrcore.types import TextLine, Word
+
+    font = (bench_layout.FONTS["en"][0], 24)
+    face = bench_layout.pil_font(*font)
+    ops = [("text", 150, 200, "Left column words", font, 0), ("text", 700, 200, "Right side", font, 0),
+           ("text", 150, 260, "1.", font, 0), ("text", 190, 260, "numbered item", font, 0)]
+    glyphs = bench_layout.glyphs_of(bench_layout.Layout(ops, [], [], 0))
+
+    def quad(x0, y0, x1, y1):
+        return [[x0, y0], [x1, y0], [x1, y1], [x0, y1]]
+
+    def ink(x, y, text):
+        left, top, right, bottom = face.getbbox(text)
+        return quad(x + left, y + top, x + right, y + bottom)
+
+    left_words = [Word("Lcft", ink(150, 200, "Left")),
+                  Word("coluwn", ink(150 + face.getlength("Left "), 200, "column"))]
+    lines = [TextLine("Lcft coluwn wonds", 0.9, ink(150, 200, "Left column words"), words=tuple(left_words)),
+             TextLine("Right sidc", 0.9, ink(700, 200, "Right side")),
+             TextLine("1.numbered itcm", 0.9, quad(150, 262, 190 + face.getlength("numbered item"), 286)),
+             TextLine("noise", 0.5, quad(1000, 1000, 1040, 1020))]
+    out = bench_layout.with_true_text(lines, glyphs)
+    assert [ln.text for ln in out] == ["Left column words", "Right side", "1. numbered item"]
+    assert [w.text for w in out[0].words] == ["Left", "column"]
+    assert out[0].bounding_box == lines[0].bounding_box  # the detector's boxes stay

@@ -186,3 +186,37 @@ def test_a_record_with_its_last_cells_empty_is_a_row_not_a_further_line():
                       ((100, 450, 690), (1000, 450, 690), (390, 450, 490), (790, 450, 490)))
     grid = _table(analyze_page(column("above", 110, 1130, 200, 5) + lines, W, H, rulings)).grid()
     assert grid[1:] == [list(r) for r in rows]
+
+
+def test_records_whose_columns_are_closer_than_a_piece_gap_part_where_every_row_leaves_it_open():
+    """Ranges set close ("30.02 - 30.82" beside "31.22 - 32.52", 14 px apart on 24 px lines,
+    under the gap that parts a row's pieces): separate boxes in every record, with the gap
+    between them open in all of them, are two columns, not one cell of both."""
+    ranges = [("Illinois", "30.02 - 30.82", "31.22 - 32.52"), ("Indiana", "30.92 - 31.17", "32.89 - 33.39"),
+              ("Iowa", "30.92 - 31.92", "31.94 - 33.19"), ("Minnesota", "31.17 - 31.92", "32.64 - 33.39")]
+    xs = (110, 350, 350 + 14 * 13 + 14)
+    lines = [_text("Site", xs[0], 512), _text("This week", xs[1], 512), _text("Last week", xs[2], 512)]
+    lines += _records(562, ranges, xs)
+    rulings = Rulings(((100, 500, 1000), (100, 550, 1000), (100, 750, 1000)), ((100, 500, 750), (1000, 500, 750)))
+    table = _table(analyze_page(column("above", 110, 1130, 200, 5) + lines, W, H, rulings))
+    assert table.grid() == [["Site", "This week", "Last week"]] + [list(r) for r in ranges]
+
+
+def test_records_parted_by_a_narrow_gap_in_only_some_rows_keep_their_text_whole():
+    """A narrow gap between two boxes of one record is no column unless every record leaves
+    it open: a description cut by the detector at a wide word space stays one cell."""
+    rows = [("Illinois", "Soybean", "Processor"), ("Indiana", "Corn processor, river terminal", ""),
+            ("Iowa", "Feedstuffs", "weekly"), ("Minnesota", "Weekly feedstuffs and grain", "")]
+    lines = []
+    for k, (label, first, second) in enumerate(rows):
+        y = 562 + 44 * k
+        lines.append(_text(label, 110, y))
+        lines.append(_text(first, 350, y))
+        if second:
+            lines.append(_text(second, 350 + 14 * len(first) + 14, y))
+    lines += [_text("Site", 110, 512), _text("Source", 350, 512)]
+    rulings = Rulings(((100, 500, 1000), (100, 550, 1000), (100, 750, 1000)), ((100, 500, 750), (1000, 500, 750)))
+    table = _table(analyze_page(column("above", 110, 1130, 200, 5) + lines, W, H, rulings))
+    assert table.grid() == [["Site", "Source"], ["Illinois", "Soybean Processor"],
+                            ["Indiana", "Corn processor, river terminal"], ["Iowa", "Feedstuffs weekly"],
+                            ["Minnesota", "Weekly feedstuffs and grain"]]
