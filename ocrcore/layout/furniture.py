@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 from ..types import TextLine
 from .geometry import Item, Segment, rows_of
+from .order import PROSE_WIDTH
 
 # Bands, as shares of the page height: running heads and feet live there.
 BAND = 0.10
@@ -43,6 +44,9 @@ _FORM_STAMP = re.compile(
 )
 
 
+# Line numbers (_line_numbers): a bare number of up to 3 digits, LINE_NUMBERS or more in a column.
+_LINE_NUMBER = re.compile(r"^\d{1,3}$")
+LINE_NUMBERS = 5
 _NUMBERED_HEAD = re.compile(r"^\d{1,5}\s+\S.*\S\s*[/|·•]|[/|·•]\s*(?:\S.*\s)?\d{1,5}$")
 
 
@@ -55,8 +59,15 @@ def page_furniture(items: list[Item], width: int, height: int, line_height: floa
     for item in items:
         if item.vertical and _is_margin_stamp(item, across, width, height):
             out[item.index] = "header"
+    for index in _line_numbers([item for item in across if item.index not in out], line_height):
+        out[index] = "header"
     body = [item for item in items if item.index not in out]
     rows = rows_of(body)
+    # Set off: by _SET_OFF lines, and a line more than the page's usual gap between rows (its
+    # lower quartile), so that on a double-spaced page (a transcript's rows ~2.3 lines apart)
+    # the first line of the body is not a running head.
+    gaps = sorted(g for a, b in zip(rows, rows[1:]) if (g := min(i.y0 for i in b) - max(i.y1 for i in a)) > 0)
+    set_off = max(_SET_OFF * line_height, (gaps[len(gaps) // 4] if gaps else 0) + line_height)
     for kind, ordered in (("header", rows), ("footer", rows[::-1])):
         for k, row in enumerate(ordered[:3]):
             in_band = (max(i.y1 for i in row) <= BAND * height if kind == "header"
@@ -79,7 +90,7 @@ def page_furniture(items: list[Item], width: int, height: int, line_height: floa
             numbered = (stamps == len(row) or bool(_NUMBERED_HEAD.search(" ".join(i.text for i in row)))
                         or (stamps == 1 and small and gap >= line_height))
             ruled_off = k == 0 and _ruled_off(row, nxt, kind, rules, uprights, width, line_height)
-            if numbered or (small and (gap >= _SET_OFF * line_height or ruled_off)):
+            if numbered or (small and (gap >= set_off or ruled_off)):
                 for i in row:
                     out[i.index] = kind
             else:
@@ -106,6 +117,77 @@ def _ruled_off(row: list[Item], nxt: list[Item], kind: str, rules: Sequence[Segm
                and not any(top - tol <= y <= bottom + tol and start - tol <= x <= end + tol
                            for top, bottom, x in uprights)
                for start, end, y in rules)
+
+
+def _line_numbers(items: list[Item], line_height: float) -> list[int]:
+    """Indices of line numbers: a transcript's, a pleading's or a bill's in the left margin,
+    a patent's in the gutter. They make a column of bare numbers counting on by 1, 5 or 10
+    at a steady pitch, each set apart from the text of its row, with text only to their
+    right or on both sides (a table of contents' page numbers, at the right, are not). Their
+    rows hold one line of text on a side, most of them, and some rows are a line of prose
+    or hold nothing else: a table's column of row numbers, beside cells, is data."""
+    numbers = sorted((i for i in items if _LINE_NUMBER.match(i.text) and i.height <= 1.5 * line_height),
+                     key=lambda i: (i.x0 + i.x1) / 2)
+    columns: list[list[Item]] = []
+    for item in numbers:
+        if columns and (item.x0 + item.x1) / 2 - (columns[-1][-1].x0 + columns[-1][-1].x1) / 2 <= 0.5 * line_height:
+            columns[-1].append(item)
+        else:
+            columns.append([item])
+    out: list[int] = []
+    for column in columns:
+        for run in _counting_runs(sorted(column, key=lambda i: i.y0), line_height):
+            if _numbering_lines(run, items, line_height):
+                out += [i.index for i in run]
+    return out
+
+
+def _counting_runs(column: list[Item], line_height: float) -> list[list[Item]]:
+    """Runs of LINE_NUMBERS or more numbers, top to bottom, each counting on from the last by
+    one step (1, 5 or 10) at a steady pitch (within a fifth) of a line or more."""
+    runs: list[list[Item]] = []
+    run: list[Item] = []
+    for item in column:
+        if run and not _counts_on(run, item, line_height):
+            if len(run) >= LINE_NUMBERS:
+                runs.append(run)
+            run = [run[-1]] if _counts_on(run[-1:], item, line_height) else []
+        run.append(item)
+    if len(run) >= LINE_NUMBERS:
+        runs.append(run)
+    return runs
+
+
+def _counts_on(run: list[Item], item: Item, line_height: float) -> bool:
+    step, pitch = int(item.text) - int(run[-1].text), item.y0 - run[-1].y0
+    if len(run) == 1:
+        return step in (1, 5, 10) and pitch >= line_height
+    first_pitch = run[1].y0 - run[0].y0
+    return step == int(run[1].text) - int(run[0].text) and abs(pitch - first_pitch) <= 0.2 * first_pitch
+
+
+def _numbering_lines(run: list[Item], items: list[Item], line_height: float) -> bool:
+    """Whether a counting run numbers the lines beside it (see _line_numbers)."""
+    mine = {id(i) for i in run}
+    sides: dict[str, list[int]] = {"left": [], "right": []}
+    wide = empty = 0
+    for number in run:
+        beside = [i for i in items if id(i) not in mine
+                  and min(i.y1, number.y1) - max(i.y0, number.y0) >= 0.5 * min(i.height, number.height)]
+        left = [i for i in beside if i.x1 <= number.x0 - 0.5 * line_height]
+        right = [i for i in beside if i.x0 >= number.x1 + 0.5 * line_height]
+        if len(left) + len(right) < len(beside):
+            return False  # a number inside a line of text
+        for side, found in (("left", left), ("right", right)):
+            if found:
+                sides[side].append(len(found))
+        wide += any(i.width >= PROSE_WIDTH * line_height for i in beside)
+        empty += not beside
+    if not sides["right"]:
+        return False
+    if any(sum(1 for n in counts if n == 1) < len(counts) / 2 for counts in sides.values() if counts):
+        return False
+    return empty > 0 or wide >= len(run) / 3
 
 
 def _is_margin_stamp(item: Item, across: list[Item], width: int, height: int) -> bool:

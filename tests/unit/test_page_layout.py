@@ -539,3 +539,55 @@ def test_a_line_after_a_comma_goes_on_though_its_box_measures_large():
              line("longer which year or which region it is.", 110, 288, 540, 309)]
     layout = analyze_page(lines, W, H)
     assert [b.type for b in layout.blocks] == ["paragraph"]
+
+
+def _numbered(x_right: int, top: int, numbers: list[int], pitch: int) -> list[TextLine]:
+    """Bare line numbers, right-aligned at `x_right`, one every `pitch` px."""
+    return [line(str(n), x_right - 12 * len(str(n)), top + k * pitch, x_right, top + k * pitch + 24)
+            for k, n in enumerate(numbers)]
+
+
+def test_a_transcripts_line_numbers_are_furniture_and_its_lines_read_as_text():
+    """A transcript or a pleading numbers its double-spaced lines in the left margin, rows with
+    no text numbered too: the numbers are marked (as margin furniture) and left out of the
+    body, whose first line under the page's running head is no running head itself."""
+    numbers = _numbered(150, 110, list(range(1, 15)), 72)
+    body = column("testimony", 220, 1130, 110, 10, step=72)  # its first line in the top band
+    head = [line("Official - Subject to Final Review", 420, 10, 820, 34)]
+    layout = analyze_page(head + numbers + body, W, H)
+    kinds = {b.text: b.type for b in layout.blocks}
+    assert all(kinds.get(str(n)) == "header" for n in range(1, 15))
+    assert [b.type for b in layout.blocks if not b.text.isdigit()] == ["header", "paragraph"]
+    assert layout.blocks[-1].text.startswith("testimony line 0") and "testimony line 9" in layout.blocks[-1].text
+
+
+def test_a_patents_gutter_line_numbers_do_not_bind_its_columns_into_rows():
+    """Patents number every fifth line in the gutter: with the numbers out of it, the gutter
+    is clear and the two columns read one after the other."""
+    left = column("left", 110, 570, 200, 30, step=32)
+    right = column("right", 660, 1130, 200, 30, step=32)
+    numbers = [line(str(n), 600, 200 + 32 * (n - 1), 600 + 12 * len(str(n)), 224 + 32 * (n - 1)) for n in (5, 10, 15, 20, 25)]
+    layout = analyze_page(left + right + numbers, W, H)
+    assert order_of(layout, ["left", "right"]) == ["left", "right"]
+    assert {b.type for b in layout.blocks if b.text.isdigit()} == {"header"}
+
+
+def test_a_tables_row_numbers_and_a_contents_pages_page_numbers_are_text():
+    """Bare numbers counting down a column are data when the rows beside them are cells (a
+    ranking's "#" column) or when they stand at the right of what they number (a table of
+    contents' page numbers)."""
+    ranks = []
+    for k, (name, score) in enumerate([("Oslo", "91"), ("Bern", "88"), ("Lima", "85"), ("Kyiv", "80"),
+                                       ("Riga", "77"), ("Baku", "70")]):
+        y = 300 + 40 * k
+        ranks += [line(str(k + 1), 110, y, 122, y + 24), line(name, 300, y, 348, y + 24),
+                  line(score, 600, y, 624, y + 24), line("final", 800, y, 860, y + 24)]
+    contents = []
+    for k, title in enumerate(["Introduction to the survey", "Methods of the survey", "Results by region",
+                               "Discussion of the results", "Sources and notes", "Appendix of tables"]):
+        y = 900 + 40 * k
+        contents += [line(title, 110, y, 110 + 12 * len(title), y + 24), line(str(k + 1), 1100, y, 1112, y + 24)]
+    layout = analyze_page(column("above", 110, 1130, 150, 3) + ranks + contents, W, H)
+    assert not [b for b in layout.blocks if b.type == "header" and b.text.isdigit()]
+    (table,) = [b.table for b in layout.blocks if b.table is not None and b.table.grid()[0][1] == "Oslo"] or [None]
+    assert table is not None and [row[0] for row in table.grid()] == ["1", "2", "3", "4", "5", "6"]
