@@ -208,7 +208,13 @@ def _grid(items: list[Item], hs, vs, tol: float, deskew: Deskew, line_height: fl
             open_gap = c not in crossed or (c - 1 in fits and c in fits)
             if xs[c] in text_col_bounds or open_gap:
                 return open_gap  # records keep the header's columns where their rulings stop short
-        return any(abs(v[2] - xs[c]) <= tol and v[0] - tol <= mid <= v[1] + tol for v in vs)
+        if any(abs(v[2] - xs[c]) <= tol and v[0] - tol <= mid <= v[1] + tol for v in vs):
+            return True
+        # Unruled here, ruled in other rows: still an edge where this row's text stands in the
+        # cells on both sides and none crosses (a header row drawn without inner borders); a
+        # cell spanning the columns holds one text.
+        crossed, fits = text_of_row(r)
+        return c not in crossed and c - 1 in fits and c in fits
 
     spans = _rectangles(rows, cols, v_edge, h_edge)
     contents: dict[tuple[int, int, int, int], list[Piece]] = {}

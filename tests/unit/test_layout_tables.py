@@ -220,3 +220,21 @@ def test_records_parted_by_a_narrow_gap_in_only_some_rows_keep_their_text_whole(
     assert table.grid() == [["Site", "Source"], ["Illinois", "Soybean Processor"],
                             ["Indiana", "Corn processor, river terminal"], ["Iowa", "Feedstuffs weekly"],
                             ["Minnesota", "Weekly feedstuffs and grain"]]
+
+
+def test_a_header_row_drawn_without_inner_borders_keeps_its_columns():
+    """Word's table styles often draw no inner borders in the header row: its three headings,
+    each over a column and none crossing a column's edge, are three cells, not one spanning
+    cell; a title alone over the columns still spans them."""
+    xs, ys = [200, 618, 1036, 1453], [671, 714, 757, 800]
+    horizontal = tuple((xs[0], y, xs[-1]) for y in ys)
+    vertical = tuple([(x, ys[0], ys[1]) for x in (xs[0], xs[-1])]
+                     + [(x, ys[r], ys[r + 1]) for r in (1, 2) for x in xs])
+    rows = [("Heading 1", "Heading 2", "Heading 3"), ("Line 1", "Lark", "Owl"), ("Line 2", "Stoat", "Wren")]
+    lines = [_text(text, xs[c] + 16, ys[r] + 8) for r, row in enumerate(rows) for c, text in enumerate(row)]
+    table = _table(analyze_page(column("above", 110, 1130, 200, 5) + lines, W, H, Rulings(horizontal, vertical)))
+    assert table.grid() == [list(r) for r in rows]
+
+    titled = [_text("All the birds seen", 640, ys[0] + 8)] + lines[3:]
+    table = _table(analyze_page(column("above", 110, 1130, 200, 5) + titled, W, H, Rulings(horizontal, vertical)))
+    assert table.grid()[0] == ["All the birds seen", "", ""] and table.cells[0].colspan == 3
