@@ -464,7 +464,9 @@ def _read_chars(page: pdfium.PdfPage, width: int, height: int) -> list[_Char] | 
         chars = []
         for i in range(count):
             code = pdfium_c.FPDFText_GetUnicode(textpage.raw, i)
-            text = chr(code) if code < 0x110000 else "\ufffd"
+            # PDFium gives the hyphen it finds at a line's end (FPDFText_IsHyphen) as U+0002: it
+            # is the page's "-", which the layout joins the broken word across ("adip-iscing").
+            text = "-" if code == _LINE_END_HYPHEN else chr(code) if code < 0x110000 else "\ufffd"
             if text in "\r\n" or text.isspace():
                 chars.append(_Char("\n" if text in "\r\n" else " ", None, False))
                 continue
@@ -483,6 +485,9 @@ def _read_chars(page: pdfium.PdfPage, width: int, height: int) -> list[_Char] | 
         return chars
     finally:
         textpage.close()
+
+
+_LINE_END_HYPHEN = 0x02
 
 
 def _unreadable(char: str) -> bool:

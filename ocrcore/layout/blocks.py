@@ -243,9 +243,11 @@ def strip_marker(text: str, marker: str) -> str:
 
 def joint(before: str, after: str) -> str:
     """How two lines of a paragraph meet: "-" where a word hyphenated at the line end goes
-    on (the hyphen goes, no space), "" between CJK lines, else " "."""
-    if _HYPHENATED.search(before[-2:]) and after[:1].islower():
-        return "-"
+    on in lower case (the hyphen goes, no space); "" where it goes on in a capital or a digit
+    (a compound's own hyphen stays: "Soekarno-Hatta", "Kaukasus-Republiken") and between CJK
+    lines; else " "."""
+    if _HYPHENATED.search(before[-2:]) and after[:1].isalnum():
+        return "-" if after[:1].islower() else ""
     if before and after and _CJK.match(before[-1]) and _CJK.match(after[0]):
         return ""
     return " "

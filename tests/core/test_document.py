@@ -400,3 +400,11 @@ def test_multi_page_document_and_page_range(letter_pdf):
         assert abs(x0 - 100 * PT) <= 3 and y0 < (792 - 400) * PT < y1
     with open_pdf(letter_pdf) as doc, pytest.raises(IndexError):
         doc.render(2)
+
+
+def test_a_hyphen_at_a_line_end_is_read_as_one():
+    """PDFium reports the hyphen it finds at a line's end as U+0002, a control code: it is the
+    page's hyphen, kept so that the layout can join the word again."""
+    pdf = text_pdf([[Text("the reader sees a hyphen-", 72, 400), Text("ated word here", 72, 386)]])
+    with open_pdf(pdf) as doc:
+        assert [ln.text for ln in doc.text_lines(0)] == ["the reader sees a hyphen-", "ated word here"]

@@ -591,3 +591,12 @@ def test_a_tables_row_numbers_and_a_contents_pages_page_numbers_are_text():
     assert not [b for b in layout.blocks if b.type == "header" and b.text.isdigit()]
     (table,) = [b.table for b in layout.blocks if b.table is not None and b.table.grid()[0][1] == "Oslo"] or [None]
     assert table is not None and [row[0] for row in table.grid()] == ["1", "2", "3", "4", "5", "6"]
+
+
+def test_a_line_end_hyphen_goes_before_lower_case_and_stays_before_a_capital():
+    from ocrcore.layout.blocks import join_lines
+
+    assert join_lines(["a word hyphen-", "ated here"]) == "a word hyphenated here"
+    assert join_lines(["landed at Soekarno-", "Hatta airport"]) == "landed at Soekarno-Hatta airport"
+    assert join_lines(["the Kaukasus-", "Republiken"]) == "the Kaukasus-Republiken"
+    assert join_lines(["prices rose -", "sharply"]) == "prices rose - sharply"  # a dash, not a hyphen
