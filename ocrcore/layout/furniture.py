@@ -4,7 +4,10 @@ On one page: a page number (or a chapter-page folio such as "7-45") or a form's 
 ("Catalog No. 21974B") in the top or bottom band; a row in the band set off from the
 body by a wide gap or by a rule across the page and no larger than body text, or holding
 one folio or stamp and set off by a blank line; a vertical line in a side margin, long or
-wholly beyond the text (a stamp such as a preprint server's or a typesetter's slug).
+wholly beyond the text (a stamp such as a preprint server's or a typesetter's slug); a
+column of line numbers in a margin or a gutter (a transcript's, a patent's). A page number
+alone under the body and set off from it is a footer up to FOLIO_BAND from the foot.
+Margin stamps and line numbers are typed "header", as the block types have no margin kind.
 Across a document's pages: text that comes back in the same band at about the same
 height, digits aside ("Page 3 of 9", "Annual Report 2024").
 """
@@ -20,6 +23,7 @@ from .order import PROSE_WIDTH
 
 # Bands, as shares of the page height: running heads and feet live there.
 BAND = 0.10
+FOLIO_BAND = 0.25  # the foot's band for a page number alone
 REPEAT_BAND = 0.15
 # Side margins, as shares of the page width, and the heights (shares of the page height) of
 # vertical lines there that are stamps: any beyond the text, or long ones anywhere in the band.
@@ -70,16 +74,21 @@ def page_furniture(items: list[Item], width: int, height: int, line_height: floa
     set_off = max(_SET_OFF * line_height, (gaps[len(gaps) // 4] if gaps else 0) + line_height)
     for kind, ordered in (("header", rows), ("footer", rows[::-1])):
         for k, row in enumerate(ordered[:3]):
-            in_band = (max(i.y1 for i in row) <= BAND * height if kind == "header"
-                       else min(i.y0 for i in row) >= (1 - BAND) * height)
-            if not in_band:
-                break
             rest = ordered[k + 1:]
             if not rest:
                 break  # a page of only this row: it is the page's text
             nxt = rest[0]
             gap = (min(i.y0 for i in nxt) - max(i.y1 for i in row) if kind == "header"
                    else min(i.y0 for i in row) - max(i.y1 for i in nxt))
+            # The band; at the foot, wider for a page number alone set off by a blank line
+            # (LaTeX's default margins put it ~16% of the page up). At the head a lone number
+            # that low is more likely a chapter's.
+            folio = kind == "footer" and gap >= line_height and all(PAGE_NUMBER.match(i.text) for i in row)
+            band = FOLIO_BAND if folio else BAND
+            in_band = (max(i.y1 for i in row) <= band * height if kind == "header"
+                       else min(i.y0 for i in row) >= (1 - band) * height)
+            if not in_band:
+                break
             small = max(i.height for i in row) <= 1.3 * line_height
             stamps = sum(1 for i in row if PAGE_NUMBER.match(i.text) or _FORM_STAMP.match(i.text))
             # Page numbers and stamps alone, or a number opening or closing a running head

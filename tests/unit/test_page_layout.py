@@ -600,3 +600,13 @@ def test_a_line_end_hyphen_goes_before_lower_case_and_stays_before_a_capital():
     assert join_lines(["landed at Soekarno-", "Hatta airport"]) == "landed at Soekarno-Hatta airport"
     assert join_lines(["the Kaukasus-", "Republiken"]) == "the Kaukasus-Republiken"
     assert join_lines(["prices rose -", "sharply"]) == "prices rose - sharply"  # a dash, not a hyphen
+
+
+def test_a_page_number_alone_under_the_body_is_a_footer_though_higher_than_the_foot_band():
+    """LaTeX's default margins set the folio ~16% of the page up from its foot; a number alone
+    that high at the head (a chapter's) stays text."""
+    lines = [line("1", 100, 300, 112, 324)] + column("body", 110, 1130, 400, 30, step=32)
+    lines.append(line("7", 610, 1440, 622, 1464))  # 18% of the page up, a blank line under the body
+    layout = analyze_page(lines, W, H)
+    kinds = {b.text: b.type for b in layout.blocks}
+    assert kinds["7"] == "footer" and kinds["1"] != "header"
